@@ -1,0 +1,1 @@
+"""Pure data functions: readers, long-tail profiles and selection, list files, device-side augmentation."""

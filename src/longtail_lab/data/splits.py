@@ -1,0 +1,66 @@
+"""Building long-tailed training lists, their summaries, and test-agnostic test lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from longtail_lab.data.arrays import ImageArrays
+from longtail_lab.data.list_files import LabelList
+from longtail_lab.data.long_tail import (
+    class_profile,
+    select_per_class,
+    shot_groups,
+    test_agnostic_counts,
+    test_agnostic_name,
+)
+
+
+def long_tail_list(
+    train: ImageArrays, profile: str, imbalance_ratio: float, n_max: int | None, seed: int
+) -> tuple[LabelList, dict]:
+    """The long-tailed list (grouped class by class, reference order) and its summary."""
+    available = train.class_counts()
+    n_max = int(available.min()) if n_max is None else int(n_max)
+    counts = class_profile(profile, train.num_classes, imbalance_ratio, n_max)
+    kept = select_per_class(train.labels, counts, seed)
+    lst = LabelList(tuple(train.items[i] for i in kept), train.labels[kept].copy())
+    params = {"profile": profile, "imbalance_ratio": imbalance_ratio, "n_max": n_max, "seed": seed}
+    return lst, split_summary(lst, train.classes, params)
+
+
+def split_summary(lst: LabelList, classes: Sequence[str], params: dict) -> dict:
+    counts = lst.class_counts(len(classes))
+    groups = shot_groups(counts)
+    return {
+        **params,
+        "num_classes": len(classes),
+        "classes": list(classes),
+        "total": int(counts.sum()),
+        "class_counts": counts.tolist(),
+        "max_count": int(counts.max()),
+        "min_count": int(counts.min()),
+        "shot_thresholds": {"many": "> 100", "medium": "20-100", "few": "< 20"},
+        "shot_groups": groups,
+        "shot_group_sizes": {k: len(v) for k, v in groups.items()},
+        "content_sha256": lst.content_hash(),
+    }
+
+
+def test_agnostic_lists(
+    test: ImageArrays, train_counts: np.ndarray, ratios: Sequence[float], n_max: int, seed: int
+) -> dict[str, LabelList]:
+    """forward-r and backward-r for every r, plus uniform, drawn from the balanced test set.
+
+    Each list re-seeds the legacy numpy RNG with ``seed`` (as the reference builds each test set anew).
+    """
+    plan = [("forward", r) for r in ratios] + [("uniform", None)] + [("backward", r) for r in ratios]
+    out = {}
+    for direction, ratio in plan:
+        counts = test_agnostic_counts(train_counts, ratio or 1.0, n_max, direction)
+        kept = select_per_class(test.labels, counts, seed)
+        out[test_agnostic_name(direction, ratio)] = LabelList(
+            tuple(test.items[i] for i in kept), test.labels[kept].copy()
+        )
+    return out

@@ -1,0 +1,1 @@
+"""The one training loop (Fabric, schedules, checkpoints, resume, progress). Knows nothing of any paper."""

@@ -1,0 +1,212 @@
+"""``fit``: the one training loop, on CPU or CUDA (bf16), one process or DDP spawned inside the call."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from lightning_fabric import Fabric
+from torch import nn
+
+from longtail_lab.engine.checkpoint import RunCheckpoints, check_signature
+from longtail_lab.engine.config import TrainConfig
+from longtail_lab.engine.objective import Objective
+from longtail_lab.engine.progress import TrainProgress
+from longtail_lab.engine.schedule import build_optimizer, build_scheduler
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(FloatingPointError):
+    pass
+
+
+@dataclass
+class FitResult:
+    model_state: dict
+    history: list[dict]
+    stats: dict
+
+
+def resolve_precision(cfg: TrainConfig) -> tuple[bool, str]:
+    """(use CUDA, Fabric precision): bf16 autocast on CUDA, fp32 on CPU unless set explicitly."""
+    if cfg.accelerator == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("parameter 'train.accelerator' is 'cuda' but no CUDA device is available")
+    cuda = torch.cuda.is_available() and cfg.accelerator in ("auto", "cuda", "gpu")
+    return cuda, cfg.precision if cfg.precision != "auto" else ("bf16-mixed" if cuda else "32-true")
+
+
+def make_fabric(cfg: TrainConfig) -> Fabric:
+    cuda, precision = resolve_precision(cfg)
+    if cfg.devices > 1:
+        return Fabric(
+            accelerator="cuda" if cuda else "cpu",
+            devices=cfg.devices,
+            strategy="ddp_spawn",
+            precision=precision,
+        )
+    return Fabric(accelerator="cuda" if cuda else "cpu", devices=1, precision=precision)
+
+
+def fit(
+    make_model: Callable[[], nn.Module],
+    make_batches: Callable[[torch.device, int, int], object],
+    objective: Objective,
+    cfg: TrainConfig,
+    signature: dict,
+    store: RunCheckpoints | None = None,
+    fingerprint: str | None = None,
+) -> FitResult:
+    """Train ``make_model()`` on ``make_batches(device, rank, world_size)`` with ``objective``.
+
+    With a ``store`` and ``fingerprint``, a checkpoint is written atomically after every epoch and a
+    later call with the same fingerprint resumes from it (``cfg.resume``).
+    """
+    fabric = make_fabric(cfg)
+    args = (make_model, make_batches, objective, cfg, signature, store, fingerprint)
+    if cfg.devices > 1:
+        return fabric.launch(_fit, *args)
+    return _fit(fabric, *args)
+
+
+def _rng_state(device: torch.device) -> dict:
+    np_state = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+        "python": list(random.getstate()[1]) + [random.getstate()[0]],
+    }
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    *internal, version = state["python"]
+    random.setstate((version, tuple(internal), None))
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fingerprint) -> FitResult:
+    fabric.seed_everything(cfg.seed, verbose=False)
+    device = fabric.device
+    module = make_model()
+    if device.type == "cuda" and cfg.channels_last:
+        module = module.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(module.parameters(), cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
+    model, optimizer = fabric.setup(module, optimizer)
+    scheduler = build_scheduler(
+        optimizer, cfg.epochs, cfg.warmup_epochs, cfg.schedule, cfg.milestones, cfg.gamma
+    )
+    objective = objective.to(device)
+    batches = make_batches(device, fabric.global_rank, fabric.world_size)
+
+    start_epoch, history = 0, []
+    checkpoint = store.load(fingerprint) if (store is not None and fingerprint and cfg.resume) else None
+    if checkpoint is not None:
+        check_signature(checkpoint, signature, str(store.path(fingerprint)))
+        module.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        objective.load_state_dict(checkpoint["objective"])
+        batches.load_state_dict(checkpoint["batches"])
+        _set_rng_state(checkpoint["rng"], device)
+        start_epoch, history = int(checkpoint["epoch"]), list(checkpoint["history"])
+        log.info("resuming from %s at epoch %d/%d", store.path(fingerprint), start_epoch, cfg.epochs)
+
+    is_main = fabric.global_rank == 0
+    with TrainProgress(cfg.epochs, len(batches), enabled=cfg.progress and is_main) as progress:
+        for epoch in range(start_epoch, cfg.epochs):
+            record = _train_epoch(fabric, model, optimizer, objective, batches, epoch, cfg, progress)
+            record["lr"] = optimizer.param_groups[0]["lr"]
+            scheduler.step()
+            objective.on_epoch_end(epoch)
+            history.append(record)
+            progress.end_epoch(record)
+            if store is not None and fingerprint and is_main:
+                store.save(
+                    fingerprint,
+                    {
+                        "format": 1,
+                        "epoch": epoch + 1,
+                        "fingerprint": fingerprint,
+                        "model_signature": signature,
+                        "config": cfg.to_dict(),
+                        "model": module.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "objective": objective.state_dict(),
+                        "batches": batches.state_dict(),
+                        "rng": _rng_state(device),
+                        "history": history,
+                    },
+                )
+
+    state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+    run_time = sum(r["time_s"] for r in history)
+    images = sum(r["images"] for r in history)
+    stats = {
+        "epochs": cfg.epochs,
+        "resumed_from_epoch": start_epoch,
+        "train_time_s": run_time,
+        "images_per_s": images / run_time if run_time > 0 else 0.0,
+        "device": str(device),
+        "precision": resolve_precision(cfg)[1],
+        "world_size": fabric.world_size,
+    }
+    return FitResult(state, history, stats)
+
+
+def _train_epoch(fabric, model, optimizer, objective, batches, epoch, cfg, progress) -> dict:
+    model.train()
+    progress.start_epoch(epoch)
+    device = fabric.device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    first_bad = torch.full((), -1, device=device, dtype=torch.long)
+    seen, step = 0, 0
+    started = time.perf_counter()
+    for step, (images, targets, indices) in enumerate(batches.epoch(epoch), start=1):
+        with fabric.autocast():
+            loss, logits = objective.loss(model, images, targets, indices, epoch)
+        optimizer.zero_grad(set_to_none=True)
+        objective.backward(loss, fabric.backward, model)
+        optimizer.step()
+        loss = loss.detach().float()
+        first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)
+        loss_sum += loss * len(targets)
+        correct += (logits.detach().argmax(1) == targets).sum()
+        seen += len(targets)
+        if step % cfg.log_every == 0:
+            _raise_if_bad(first_bad, epoch)
+            rate = seen / max(time.perf_counter() - started, 1e-9)
+            progress.update(epoch, step, loss_sum.item() / seen, correct.item() / seen, rate)
+    _raise_if_bad(first_bad, epoch)
+    took = time.perf_counter() - started
+    return {
+        "epoch": epoch + 1,
+        "loss": loss_sum.item() / max(seen, 1),
+        "train_acc": correct.item() / max(seen, 1),
+        "images": seen,
+        "steps": step,
+        "time_s": took,
+        "images_per_s": seen / took if took > 0 else 0.0,
+    }
+
+
+def _raise_if_bad(first_bad: torch.Tensor, epoch: int) -> None:
+    bad = int(first_bad.item())
+    if bad >= 0:
+        raise NonFiniteLossError(
+            f"non-finite loss at epoch {epoch + 1}, step {bad}; the run stopped and the last good checkpoint "
+            f"(end of epoch {epoch}) was kept. Lower the learning rate or check the data."
+        )

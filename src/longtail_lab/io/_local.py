@@ -1,0 +1,54 @@
+"""Shared base for local, versioned, atomically written file datasets."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kedro.io.core import AbstractVersionedDataset, Version
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class LocalVersionedDataset(AbstractVersionedDataset):
+    """Local-filesystem versioned dataset; subclasses implement ``load`` and ``save`` on paths."""
+
+    def __init__(
+        self, *, filepath: str, version: Version | None = None, metadata: dict | None = None
+    ) -> None:
+        self.metadata = metadata
+        super().__init__(
+            filepath=PurePosixPath(filepath),
+            version=version,
+            exists_function=lambda p: Path(p).exists(),
+            glob_function=lambda pattern: [str(p) for p in sorted(Path("/").glob(pattern.lstrip("/")))],
+        )
+
+    def load_path(self) -> Path:
+        return Path(str(self._get_load_path()))
+
+    def save_path(self) -> Path:
+        return Path(str(self._get_save_path()))
+
+    def _exists(self) -> bool:
+        try:
+            return self.load_path().exists()
+        except Exception:
+            return False
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version}

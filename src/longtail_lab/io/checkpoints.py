@@ -1,0 +1,48 @@
+"""Torch checkpoints in the catalog: versioned final checkpoints and the per-configuration resume store."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import torch
+from kedro.io.core import AbstractDataset, DatasetError
+
+from longtail_lab.engine.checkpoint import RunCheckpoints, load_checkpoint
+from longtail_lab.io._local import LocalVersionedDataset, atomic_write_bytes
+
+
+class TorchCheckpointDataset(LocalVersionedDataset):
+    """A checkpoint dict (state_dicts, tensors, primitives); loaded with ``weights_only=True``."""
+
+    def load(self) -> dict:
+        return load_checkpoint(self.load_path())
+
+    def save(self, data: dict) -> None:
+        buffer = io.BytesIO()
+        torch.save(data, buffer)
+        atomic_write_bytes(self.save_path(), buffer.getvalue())
+
+    def preview(self) -> dict:
+        state = self.load()["model"]
+        return {"parameters": {k: list(v.shape) for k, v in state.items()}}
+
+
+class RunCheckpointsDataset(AbstractDataset):
+    """Loads a ``RunCheckpoints`` handle on ``path``: where a training node keeps resumable state."""
+
+    def __init__(self, *, path: str, metadata: dict | None = None) -> None:
+        self.path = path
+        self.metadata = metadata
+
+    def load(self) -> RunCheckpoints:
+        return RunCheckpoints(self.path)
+
+    def save(self, data: Any) -> None:
+        raise DatasetError("RunCheckpointsDataset is read-only: the engine writes checkpoints through it")
+
+    def _exists(self) -> bool:
+        return True
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": self.path}

@@ -1,0 +1,50 @@
+"""List files (``<item> <label>`` per line) as versioned catalog entries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kedro.io.core import Version
+
+from longtail_lab.data.list_files import LabelList, check_labels, format_list, read_list
+from longtail_lab.io._local import LocalVersionedDataset, atomic_write_bytes
+
+
+class ListFileDataset(LocalVersionedDataset):
+    """One list file. Loading validates every line (and labels < ``num_classes`` when given)."""
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        num_classes: int | None = None,
+        version: Version | None = None,
+        metadata: dict | None = None,
+    ) -> None:
+        super().__init__(filepath=filepath, version=version, metadata=metadata)
+        self.num_classes = num_classes
+
+    def load(self) -> LabelList:
+        return read_list(self.load_path(), self.num_classes)
+
+    def save(self, data: LabelList) -> None:
+        path = self.save_path()
+        if self.num_classes is not None:
+            check_labels(data, self.num_classes, str(path))
+        atomic_write_bytes(path, format_list(data).encode())
+
+
+class ListFileSetDataset(LocalVersionedDataset):
+    """A named set of list files in one folder (``<name>.txt``), e.g. the test-agnostic distributions."""
+
+    def load(self) -> dict[str, LabelList]:
+        folder = self.load_path()
+        return {p.stem: read_list(p) for p in sorted(folder.glob("*.txt"))}
+
+    def save(self, data: dict[str, LabelList]) -> None:
+        folder = self.save_path()
+        tmp = folder.with_name(f".{folder.name}.partial")
+        tmp.mkdir(parents=True, exist_ok=False)
+        for name, lst in data.items():
+            atomic_write_bytes(tmp / f"{name}.txt", format_list(lst).encode())
+        Path(tmp).rename(folder)

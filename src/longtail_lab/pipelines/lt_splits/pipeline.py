@@ -1,0 +1,40 @@
+"""Wiring of the split template; ``lt_splits`` instantiates it once per dataset namespace."""
+
+from kedro.pipeline import Node, Pipeline
+
+from longtail_lab.pipelines.lt_splits.nodes import (
+    make_long_tail_split,
+    make_test_agnostic_lists,
+    plot_split_histogram,
+)
+
+DATASET_NAMESPACES = ("cifar10_lt", "cifar100_lt")
+RAW = "raw_image_datasets"
+
+
+def split_template() -> Pipeline:
+    """raw dataset -> long-tailed list + summary + histogram + test-agnostic lists (un-namespaced)."""
+    return Pipeline(
+        [
+            Node(
+                make_long_tail_split,
+                [RAW, "params:dataset", "params:split"],
+                ["split_list", "split_summary"],
+                name="make_long_tail_split",
+            ),
+            Node(plot_split_histogram, "split_summary", "class_histogram", name="plot_split_histogram"),
+            Node(
+                make_test_agnostic_lists,
+                [RAW, "params:dataset", "split_summary", "params:test_agnostic"],
+                "test_agnostic_lists",
+                name="make_test_agnostic_lists",
+            ),
+        ]
+    )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return sum(
+        (Pipeline(split_template(), namespace=ns, inputs={RAW}, tags=[ns]) for ns in DATASET_NAMESPACES),
+        Pipeline([]),
+    )
