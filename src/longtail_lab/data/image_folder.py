@@ -30,9 +30,7 @@ def decode_images(paths: list[Path], workers: int = 4) -> np.ndarray:
     shape = arrays[0].shape
     for path, arr in zip(paths, arrays, strict=True):
         if arr.shape != shape:
-            raise DataError(
-                f"{path}: size {arr.shape[:2]} differs from {shape[:2]}; in-memory folders need one size"
-            )
+            raise DataError(f"{path}: size {arr.shape[:2]} differs from {shape[:2]}; in-memory folders need one size")
     return np.stack(arrays)
 
 

@@ -19,9 +19,7 @@ def class_profile(profile: str, num_classes: int, imbalance_ratio: float, n_max:
     if profile not in PROFILES:
         raise DataError(f"parameter 'profile': unknown profile {profile!r}; choose one of {PROFILES}")
     if not imbalance_ratio >= 1:
-        raise DataError(
-            f"parameter 'imbalance_ratio' must be >= 1 (max/min class size), got {imbalance_ratio}"
-        )
+        raise DataError(f"parameter 'imbalance_ratio' must be >= 1 (max/min class size), got {imbalance_ratio}")
     if not n_max >= 1:
         raise DataError(f"parameter 'n_max' must be >= 1, got {n_max}")
     if num_classes < 1:
@@ -66,9 +64,7 @@ def frequency_rank(train_counts: np.ndarray) -> np.ndarray:
     return rank
 
 
-def test_agnostic_counts(
-    train_counts: np.ndarray, imbalance_ratio: float, n_max: int, direction: str
-) -> np.ndarray:
+def test_agnostic_counts(train_counts: np.ndarray, imbalance_ratio: float, n_max: int, direction: str) -> np.ndarray:
     """Per-class test counts of a forward / backward / uniform test distribution (LADE / SADE protocol).
 
     Classes are ranked by training frequency; forward gives rank k floor(n_max * (1/r)^(k/(C-1))),

@@ -13,9 +13,7 @@ from longtail_lab.data.cifar import read_cifar
 from longtail_lab.data.image_folder import read_image_folder
 
 READERS: dict[str, Callable[[str, dict], TrainTest]] = {
-    "cifar": lambda name, cfg: read_cifar(
-        cfg.get("dataset", name), cfg["path"], bool(cfg.get("download", False))
-    ),
+    "cifar": lambda name, cfg: read_cifar(cfg.get("dataset", name), cfg["path"], bool(cfg.get("download", False))),
     "image_folder": lambda name, cfg: read_image_folder(cfg["path"], name),
 }
 
@@ -37,9 +35,7 @@ class ImageSources:
 
     def load(self, name: str) -> TrainTest:
         if name not in self.sources:
-            raise DataError(
-                f"parameter 'dataset': unknown dataset {name!r}; the catalog defines {self.names()}"
-            )
+            raise DataError(f"parameter 'dataset': unknown dataset {name!r}; the catalog defines {self.names()}")
         if name not in self._cache:
             cfg = self.sources[name]
             self._cache = {name: READERS[cfg["format"]](name, cfg)}  # keep one decoded dataset in memory

@@ -33,9 +33,7 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         unknown = sorted(set(params) - names)
         if unknown:
-            raise ValueError(
-                f"parameter '{prefix}.{unknown[0]}' is not a training setting; known: {sorted(names)}"
-            )
+            raise ValueError(f"parameter '{prefix}.{unknown[0]}' is not a training setting; known: {sorted(names)}")
         values = dict(params)
         if "milestones" in values:
             values["milestones"] = tuple(int(m) for m in values["milestones"])

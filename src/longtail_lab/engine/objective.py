@@ -20,9 +20,7 @@ class Objective:
         """Return (scalar loss, logits used for training accuracy)."""
         raise NotImplementedError
 
-    def backward(
-        self, loss: torch.Tensor, backward: Callable[[torch.Tensor], None], model: nn.Module
-    ) -> None:
+    def backward(self, loss: torch.Tensor, backward: Callable[[torch.Tensor], None], model: nn.Module) -> None:
         backward(loss)
 
     def on_epoch_end(self, epoch: int) -> None:

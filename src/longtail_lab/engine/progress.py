@@ -30,9 +30,7 @@ class TrainProgress:
                 console=Console(file=sys.stderr),
             )
             self._progress.start()
-            self._task = self._progress.add_task(
-                "train", total=self.steps, epoch=0, epochs=self.total_epochs, stats=""
-            )
+            self._task = self._progress.add_task("train", total=self.steps, epoch=0, epochs=self.total_epochs, stats="")
         return self
 
     def __exit__(self, *exc) -> None:

@@ -30,9 +30,7 @@ def lr_factor(
         return 0.5 * (1 + math.cos(math.pi * (epoch - warmup_epochs) / span))
     if schedule == "constant":
         return 1.0
-    raise ValueError(
-        f"parameter 'train.schedule': unknown schedule {schedule!r} (multistep, cosine, constant)"
-    )
+    raise ValueError(f"parameter 'train.schedule': unknown schedule {schedule!r} (multistep, cosine, constant)")
 
 
 def build_optimizer(params, lr: float, momentum: float, nesterov: bool, weight_decay: float):

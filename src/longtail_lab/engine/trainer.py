@@ -104,9 +104,7 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
         module = module.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(module.parameters(), cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
     model, optimizer = fabric.setup(module, optimizer)
-    scheduler = build_scheduler(
-        optimizer, cfg.epochs, cfg.warmup_epochs, cfg.schedule, cfg.milestones, cfg.gamma
-    )
+    scheduler = build_scheduler(optimizer, cfg.epochs, cfg.warmup_epochs, cfg.schedule, cfg.milestones, cfg.gamma)
     objective = objective.to(device)
     batches = make_batches(device, fabric.global_rank, fabric.world_size)
 

@@ -27,9 +27,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 class LocalVersionedDataset(AbstractVersionedDataset):
     """Local-filesystem versioned dataset; subclasses implement ``load`` and ``save`` on paths."""
 
-    def __init__(
-        self, *, filepath: str, version: Version | None = None, metadata: dict | None = None
-    ) -> None:
+    def __init__(self, *, filepath: str, version: Version | None = None, metadata: dict | None = None) -> None:
         self.metadata = metadata
         super().__init__(
             filepath=PurePosixPath(filepath),

@@ -106,22 +106,16 @@ def evaluate_model(
     logits = predict_logits(net, test.images, int(evaluation.get("batch_size", 512)))
     labels = torch.from_numpy(test.labels)
     train_counts = split_summary["class_counts"]
-    metrics, per_class = classification_metrics(
-        logits, labels, train_counts, int(evaluation.get("ece_bins", 15))
-    )
+    metrics, per_class = classification_metrics(logits, labels, train_counts, int(evaluation.get("ece_bins", 15)))
     correct = logits.argmax(1) == labels
-    subsets = {
-        n: test.indices_of(lst.items, f"test_agnostic_lists/{n}") for n, lst in test_agnostic_lists.items()
-    }
+    subsets = {n: test.indices_of(lst.items, f"test_agnostic_lists/{n}") for n, lst in test_agnostic_lists.items()}
     agnostic = subset_accuracy_table(correct, subsets)
     metrics["test_agnostic"] = dict(zip(agnostic["distribution"], agnostic["top1"], strict=True))
     metrics["dataset"] = dataset
     metrics["imbalance_ratio"] = split_summary["imbalance_ratio"]
     metrics["train"] = checkpoint["stats"]
     metrics["fingerprint"] = checkpoint["fingerprint"]
-    table = per_class_table(
-        per_class, train_counts, np.bincount(test.labels, minlength=test.num_classes), test.classes
-    )
+    table = per_class_table(per_class, train_counts, np.bincount(test.labels, minlength=test.num_classes), test.classes)
     title = f"{dataset} IR{split_summary['imbalance_ratio']:g}: top-1 {metrics['top1']:.3f}"
     log.info(
         "evaluation: top-1 %.4f many %s medium %s few %s ECE %.4f",

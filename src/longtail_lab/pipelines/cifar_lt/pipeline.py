@@ -46,6 +46,4 @@ def train_evaluate_template() -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
-        split_template() + train_evaluate_template(), namespace=NAMESPACE, inputs={RAW}, tags=[NAMESPACE]
-    )
+    return Pipeline(split_template() + train_evaluate_template(), namespace=NAMESPACE, inputs={RAW}, tags=[NAMESPACE])

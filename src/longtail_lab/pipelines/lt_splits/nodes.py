@@ -34,8 +34,7 @@ def make_long_tail_split(sources: ImageSources, dataset: str, split: dict) -> tu
 
 def plot_split_histogram(summary: dict):
     title = (
-        f"{summary['dataset']} long-tailed, imbalance ratio {summary['imbalance_ratio']:g} "
-        f"({summary['total']} images)"
+        f"{summary['dataset']} long-tailed, imbalance ratio {summary['imbalance_ratio']:g} ({summary['total']} images)"
     )
     return class_histogram(summary["class_counts"], title)
 
