@@ -50,6 +50,7 @@ def make_project_copy(dest: Path) -> Path:
     """A throw-away copy of the project's configuration with its own empty data folder."""
     shutil.copytree(PROJECT_ROOT / "conf", dest / "conf", ignore=shutil.ignore_patterns("local"))
     (dest / "conf" / "local").mkdir()
+    (dest / "src").mkdir()  # bootstrap_project wants the source folder; the package itself is installed
     shutil.copy(PROJECT_ROOT / "pyproject.toml", dest / "pyproject.toml")
     for layer in ("01_raw", "02_intermediate", "06_models", "07_model_output", "08_reporting"):
         (dest / "data" / layer).mkdir(parents=True)

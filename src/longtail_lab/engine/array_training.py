@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from longtail_lab.data.arrays import ImageArrays
@@ -24,6 +26,21 @@ def build_augment(params: dict) -> DeviceAugment:
     return DeviceAugment(**params)
 
 
+@dataclass
+class ArrayBatchesFactory:
+    """Picklable ``make_batches`` (DDP spawns workers and pickles what they need)."""
+
+    train: ImageArrays
+    batch_size: int
+    augment: DeviceAugment
+    seed: int
+
+    def __call__(self, device: torch.device, rank: int, world_size: int) -> DeviceArrayBatches:
+        return DeviceArrayBatches(
+            self.train.images, self.train.labels, self.batch_size, self.augment, device, self.seed, rank, world_size
+        )
+
+
 def fit_arrays(
     train: ImageArrays,
     make_model: Callable[[], nn.Module],
@@ -34,11 +51,6 @@ def fit_arrays(
     store: RunCheckpoints | None = None,
     fingerprint: str | None = None,
 ) -> FitResult:
-    transform = build_augment(augment)
-
-    def make_batches(device, rank, world_size):
-        return DeviceArrayBatches(
-            train.images, train.labels, cfg.batch_size, transform, device, cfg.seed, rank, world_size
-        )
-
+    """``make_model`` must be picklable (e.g. a ``functools.partial``) when ``cfg.devices > 1``."""
+    make_batches = ArrayBatchesFactory(train, cfg.batch_size, build_augment(augment), cfg.seed)
     return fit(make_model, make_batches, objective, cfg, signature, store, fingerprint)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,10 @@ class TrainConfig:
     log_every: int = 50  # steps between progress refreshes (the only host syncs inside an epoch)
     resume: bool = True
     progress: bool = True
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_params(cls, params: dict, prefix: str = "train") -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(params) - names)
         if unknown:
             raise ValueError(f"parameter '{prefix}.{unknown[0]}' is not a training setting; known: {sorted(names)}")

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import torch
 
+SCHEDULES = ("multistep", "cosine", "constant")
+
 
 def lr_factor(
     epoch: int,
@@ -21,6 +23,8 @@ def lr_factor(
     Warm-up: (1 + epoch) / warmup_epochs (the SADE/LTRL ``CustomLR``); multistep: gamma ** (number of
     milestones <= epoch); cosine: half a cosine from the end of warm-up to ``epochs``.
     """
+    if schedule not in SCHEDULES:  # checked before the warm-up branch so a typo fails at epoch 0
+        raise ValueError(f"parameter 'train.schedule': unknown schedule {schedule!r} (multistep, cosine, constant)")
     if epoch < warmup_epochs:
         return (1 + epoch) / warmup_epochs
     if schedule == "multistep":
@@ -28,9 +32,7 @@ def lr_factor(
     if schedule == "cosine":
         span = max(epochs - warmup_epochs, 1)
         return 0.5 * (1 + math.cos(math.pi * (epoch - warmup_epochs) / span))
-    if schedule == "constant":
-        return 1.0
-    raise ValueError(f"parameter 'train.schedule': unknown schedule {schedule!r} (multistep, cosine, constant)")
+    return 1.0  # constant
 
 
 def build_optimizer(params, lr: float, momentum: float, nesterov: bool, weight_decay: float):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import random
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +16,7 @@ import torch
 from lightning_fabric import Fabric
 from torch import nn
 
-from longtail_lab.engine.checkpoint import RunCheckpoints, check_signature
+from longtail_lab.engine.checkpoint import RunCheckpoints, atomic_save, check_signature
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.objective import Objective
 from longtail_lab.engine.progress import TrainProgress
@@ -68,10 +71,33 @@ def fit(
     later call with the same fingerprint resumes from it (``cfg.resume``).
     """
     fabric = make_fabric(cfg)
-    args = (make_model, make_batches, objective, cfg, signature, store, fingerprint)
+    job = _FitJob(make_model, make_batches, objective, cfg, signature, store, fingerprint)
     if cfg.devices > 1:
-        return fabric.launch(_fit, *args)
-    return _fit(fabric, *args)
+        # Spawned workers hand results back through a pipe that the launcher reads only after they
+        # exit, so a large result would deadlock: rank 0 writes it to a file and returns the path.
+        with tempfile.TemporaryDirectory(prefix="longtail_lab_fit_") as tmp:
+            path = fabric.launch(_run_job_to_file, job, os.path.join(tmp, "result.pt"))
+            return FitResult(**torch.load(path, weights_only=True))
+    return _run_job(fabric, job)
+
+
+class _FitJob:
+    """The arguments of one fit, in a plain object: Fabric's spawn launcher walks dataclass and
+    collection arguments (and rejects frozen dataclasses), but passes other objects through as pickles."""
+
+    def __init__(self, *args) -> None:
+        self.args = args
+
+
+def _run_job(fabric: Fabric, job: _FitJob) -> FitResult:
+    return _fit(fabric, *job.args)
+
+
+def _run_job_to_file(fabric: Fabric, job: _FitJob, path: str) -> str:
+    result = _run_job(fabric, job)
+    if fabric.global_rank == 0:
+        atomic_save(dataclasses.asdict(result), path)
+    return path
 
 
 def _rng_state(device: torch.device) -> dict:
@@ -190,14 +216,15 @@ def _train_epoch(fabric, model, optimizer, objective, batches, epoch, cfg, progr
             progress.update(epoch, step, loss_sum.item() / seen, correct.item() / seen, rate)
     _raise_if_bad(first_bad, epoch)
     took = time.perf_counter() - started
+    images = seen * fabric.world_size  # ranks see equal shards (to within one sample)
     return {
         "epoch": epoch + 1,
         "loss": loss_sum.item() / max(seen, 1),
         "train_acc": correct.item() / max(seen, 1),
-        "images": seen,
+        "images": images,
         "steps": step,
         "time_s": took,
-        "images_per_s": seen / took if took > 0 else 0.0,
+        "images_per_s": images / took if took > 0 else 0.0,
     }
 
 

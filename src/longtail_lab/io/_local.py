@@ -24,6 +24,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def _local_glob(pattern: str) -> list[str]:
+    """Paths matching ``pattern``: absolute, or relative to the working folder like ``exists_function``."""
+    base = Path("/") if pattern.startswith("/") else Path(".")
+    return [str(p) for p in sorted(base.glob(pattern.lstrip("/")))]
+
+
 class LocalVersionedDataset(AbstractVersionedDataset):
     """Local-filesystem versioned dataset; subclasses implement ``load`` and ``save`` on paths."""
 
@@ -33,7 +39,7 @@ class LocalVersionedDataset(AbstractVersionedDataset):
             filepath=PurePosixPath(filepath),
             version=version,
             exists_function=lambda p: Path(p).exists(),
-            glob_function=lambda pattern: [str(p) for p in sorted(Path("/").glob(pattern.lstrip("/")))],
+            glob_function=_local_glob,
         )
 
     def load_path(self) -> Path:

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 from kedro.io.core import AbstractDataset, DatasetError
+from kedro_datasets._typing import TablePreview
 
 from longtail_lab.engine.checkpoint import RunCheckpoints, load_checkpoint
 from longtail_lab.io._local import LocalVersionedDataset, atomic_write_bytes
@@ -23,9 +24,10 @@ class TorchCheckpointDataset(LocalVersionedDataset):
         torch.save(data, buffer)
         atomic_write_bytes(self.save_path(), buffer.getvalue())
 
-    def preview(self) -> dict:
-        state = self.load()["model"]
-        return {"parameters": {k: list(v.shape) for k, v in state.items()}}
+    def preview(self) -> TablePreview:
+        """kedro-viz side panel: one row per tensor of the model state (the annotation selects the view)."""
+        rows = [[name, list(t.shape), str(t.dtype)] for name, t in self.load()["model"].items()]
+        return TablePreview({"index": list(range(len(rows))), "columns": ["tensor", "shape", "dtype"], "data": rows})
 
 
 class RunCheckpointsDataset(AbstractDataset):

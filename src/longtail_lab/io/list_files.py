@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kedro.io.core import Version
+from kedro_datasets._typing import TablePreview
 
 from longtail_lab.data.list_files import LabelList, check_labels, format_list, read_list
 from longtail_lab.io._local import LocalVersionedDataset, atomic_write_bytes
@@ -26,6 +27,11 @@ class ListFileDataset(LocalVersionedDataset):
 
     def load(self) -> LabelList:
         return read_list(self.load_path(), self.num_classes)
+
+    def preview(self, nrows: int = 20) -> TablePreview:
+        lst = self.load()
+        rows = [[item, int(label)] for item, label in zip(lst.items[:nrows], lst.labels[:nrows].tolist(), strict=True)]
+        return TablePreview({"index": list(range(len(rows))), "columns": ["item", "label"], "data": rows})
 
     def save(self, data: LabelList) -> None:
         path = self.save_path()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
 
+from longtail_lab.data.arrays import DataError
 from longtail_lab.data.list_files import LabelList, check_labels
 from longtail_lab.data.sources import ImageSources
 from longtail_lab.engine.array_training import fit_arrays
@@ -52,7 +54,16 @@ def train_model(
     cfg = TrainConfig.from_params(train)
     data = sources.load(dataset)
     check_labels(split_list, data.train.num_classes, "split_list")
-    train_arrays = data.train.subset(data.train.indices_of(split_list.items, "split_list"))
+    rows = data.train.indices_of(split_list.items, "split_list")
+    mismatch = np.flatnonzero(data.train.labels[rows] != split_list.labels)
+    if mismatch.size:
+        pos = int(mismatch[0])
+        raise DataError(
+            f"split_list, line {split_list.line_of(pos)}: item {split_list.items[pos]!r} has label "
+            f"{int(split_list.labels[pos])} but {dataset} labels it {int(data.train.labels[rows[pos]])}; "
+            f"the list was made for another dataset ({mismatch.size} lines disagree)"
+        )
+    train_arrays = data.train.subset(rows)
     counts = train_arrays.class_counts()
     name, kwargs, signature = _model_spec(model, data.train.num_classes)
     objective = SupervisedObjective(build_loss(loss, counts))
@@ -69,7 +80,7 @@ def train_model(
     log.info("training %s (%s loss) on %d images of %s; run %s", name, loss, len(train_arrays), dataset, key)
     result = fit_arrays(
         train_arrays,
-        lambda: build_model(name, data.train.num_classes, **kwargs),
+        partial(build_model, name, data.train.num_classes, **kwargs),
         objective,
         augment,
         cfg,

@@ -1,0 +1,129 @@
+"""Atomic checkpoint files, loading errors, model signatures and run fingerprints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from longtail_lab.engine.checkpoint import (
+    CheckpointError,
+    RunCheckpoints,
+    atomic_save,
+    check_signature,
+    fingerprint,
+    load_checkpoint,
+)
+from longtail_lab.models import model_signature
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_atomic_save_replaces_content_and_leaves_no_temp_files(tmp_path):
+    path = tmp_path / "run" / "last.pt"
+    atomic_save({"model": {"w": torch.ones(3)}, "epoch": 1}, path)
+    atomic_save({"model": {"w": torch.full((3,), 7.0)}, "epoch": 2}, path)
+    loaded = load_checkpoint(path)
+    assert loaded["epoch"] == 2
+    assert torch.equal(loaded["model"]["w"], torch.full((3,), 7.0))
+    assert _leftovers(path.parent) == ["last.pt"]
+
+
+def test_atomic_save_failure_keeps_old_file_and_removes_temp(tmp_path):
+    path = tmp_path / "last.pt"
+    atomic_save({"model": {}, "epoch": 1}, path)
+    before = path.read_bytes()
+    with pytest.raises(Exception):  # noqa: B017 - pickling a lambda fails inside torch.save
+        atomic_save({"model": {}, "fn": lambda: 0}, path)
+    assert path.read_bytes() == before
+    assert _leftovers(tmp_path) == ["last.pt"]
+
+
+def test_load_checkpoint_truncated_names_the_path(tmp_path):
+    path = tmp_path / "last.pt"
+    atomic_save({"model": {"w": torch.randn(64, 64)}, "epoch": 3}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt") as info:
+        load_checkpoint(path)
+    assert str(path) in str(info.value)
+
+
+def test_load_checkpoint_missing_file(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_load_checkpoint_without_model_entry(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"weights": torch.ones(1)}, path)
+    with pytest.raises(CheckpointError, match="no 'model' entry") as info:
+        load_checkpoint(path)
+    assert str(path) in str(info.value)
+
+
+def test_run_checkpoints_round_trip(tmp_path):
+    store = RunCheckpoints(tmp_path / "runs")
+    assert store.load("abc") is None
+    written = store.save("abc", {"model": {"b": torch.arange(4)}, "epoch": 5})
+    assert written == tmp_path / "runs" / "abc" / "last.pt"
+    assert store.path("abc") == written
+    assert store.load("abc")["epoch"] == 5
+    assert store.load("other") is None
+
+
+SIG = model_signature("resnet32", 10, widths=[4, 8, 8], normed_classifier=False)
+
+
+def test_check_signature_accepts_the_same_model():
+    check_signature({"model_signature": dict(SIG)}, SIG, "ckpt")
+
+
+@pytest.mark.parametrize(
+    ("found", "pattern"),
+    [
+        (model_signature("resnet56", 10, widths=[4, 8, 8], normed_classifier=False), "'resnet56'"),
+        (model_signature("resnet32", 100, widths=[4, 8, 8], normed_classifier=False), "100 classes"),
+        (model_signature("resnet32", 10, widths=[16, 32, 64], normed_classifier=False), "model options"),
+        (model_signature("resnet32", 10, widths=[4, 8, 8], normed_classifier=True), "model options"),
+    ],
+)
+def test_check_signature_refuses_another_model(found, pattern):
+    with pytest.raises(CheckpointError, match=pattern) as info:
+        check_signature({"model_signature": found}, SIG, "runs/x/last.pt")
+    assert str(info.value).startswith("runs/x/last.pt")
+
+
+def test_check_signature_requires_a_signature():
+    with pytest.raises(CheckpointError, match="no model signature"):
+        check_signature({"model": {}}, SIG, "ckpt")
+
+
+def test_model_signature_sorts_kwargs():
+    a = model_signature("resnet32", 10, widths=[4, 8, 8], scale=30.0)
+    b = model_signature("resnet32", 10, scale=30.0, widths=[4, 8, 8])
+    assert a == b
+    assert list(a["kwargs"]) == ["scale", "widths"]
+
+
+def test_fingerprint_is_stable_across_key_order():
+    a = {"dataset": "cifar100", "train": {"lr": 0.1, "epochs": 2}, "loss": "ce"}
+    b = {"loss": "ce", "train": {"epochs": 2, "lr": 0.1}, "dataset": "cifar100"}
+    assert fingerprint(a) == fingerprint(b)
+    assert len(fingerprint(a)) == 16
+    int(fingerprint(a), 16)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"loss": "balanced_softmax"},
+        {"train": {"lr": 0.2, "epochs": 2}},
+        {"train": {"lr": 0.1, "epochs": 3}},
+        {"dataset": "cifar10"},
+    ],
+)
+def test_fingerprint_differs_for_different_values(change):
+    base = {"dataset": "cifar100", "train": {"lr": 0.1, "epochs": 2}, "loss": "ce"}
+    assert fingerprint({**base, **change}) != fingerprint(base)

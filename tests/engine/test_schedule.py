@@ -1,0 +1,101 @@
+"""Learning-rate schedule and the typed training settings."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from longtail_lab.engine.config import TrainConfig
+from longtail_lab.engine.schedule import build_optimizer, build_scheduler, lr_factor
+
+
+@pytest.mark.parametrize("epoch", range(5))
+def test_warmup_is_linear_from_one_fifth(epoch):
+    assert lr_factor(epoch, 200, 5, "multistep", [160, 180]) == pytest.approx((1 + epoch) / 5)
+
+
+@pytest.mark.parametrize(
+    ("epoch", "expected"),
+    [(5, 1.0), (100, 1.0), (159, 1.0), (160, 0.1), (179, 0.1), (180, 0.01), (199, 0.01)],
+)
+def test_multistep_decays_at_each_milestone(epoch, expected):
+    assert lr_factor(epoch, 200, 5, "multistep", [160, 180], gamma=0.1) == pytest.approx(expected)
+
+
+def test_cosine_starts_at_one_after_warmup_and_ends_near_zero():
+    factors = [lr_factor(e, 200, 5, "cosine") for e in range(200)]
+    assert factors[:5] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+    assert factors[5] == pytest.approx(1.0)
+    assert factors[-1] < 1e-3
+    after_warmup = factors[5:]
+    assert all(a >= b for a, b in zip(after_warmup, after_warmup[1:], strict=False))
+    # half way through the cosine part the factor is one half
+    assert lr_factor(5 + 195 // 2, 200, 5, "cosine") == pytest.approx(0.5 * (1 + math.cos(math.pi * 97 / 195)))
+
+
+def test_constant_schedule_is_one_after_warmup():
+    assert [lr_factor(e, 10, 2, "constant") for e in range(4)] == pytest.approx([0.5, 1.0, 1.0, 1.0])
+
+
+def test_no_warmup_starts_at_full_rate():
+    assert lr_factor(0, 10, 0, "multistep", [5]) == 1.0
+    assert lr_factor(5, 10, 0, "multistep", [5]) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("epoch", [0, 4, 10])
+def test_unknown_schedule_names_the_parameter_in_and_after_warmup(epoch):
+    with pytest.raises(ValueError, match=r"train\.schedule.*'step_decay'"):
+        lr_factor(epoch, 20, 5, "step_decay")
+
+
+def test_build_scheduler_validates_the_name_before_any_epoch():
+    opt = build_optimizer([torch.nn.Parameter(torch.zeros(1))], 0.1, 0.9, False, 0.0)
+    # epoch 0 is inside the warm-up, so only the up-front check can catch the bad name
+    with pytest.raises(ValueError, match=r"train\.schedule"):
+        build_scheduler(opt, 10, 5, "linear", (), 0.1)
+
+
+def test_scheduler_steps_the_optimizer_lr_per_epoch():
+    opt = build_optimizer([torch.nn.Parameter(torch.zeros(1))], 0.2, 0.9, True, 5e-4)
+    sched = build_scheduler(opt, 6, 2, "multistep", (3, 5), 0.1)
+    lrs = []
+    for _ in range(6):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs == pytest.approx([0.1, 0.2, 0.2, 0.02, 0.02, 0.002])
+    assert opt.param_groups[0]["nesterov"] is True
+    assert opt.param_groups[0]["weight_decay"] == 5e-4
+
+
+def test_train_config_from_params_reads_values():
+    cfg = TrainConfig.from_params({"epochs": 3, "lr": 0.05, "milestones": [2, 3], "schedule": "cosine"})
+    assert cfg.epochs == 3
+    assert cfg.lr == 0.05
+    assert cfg.milestones == (2, 3)
+    assert cfg.schedule == "cosine"
+    assert cfg.batch_size == TrainConfig().batch_size
+    assert cfg.to_dict()["milestones"] == [2, 3]
+
+
+def test_train_config_unknown_key_names_it():
+    with pytest.raises(ValueError, match=r"'train\.learning_rate'"):
+        TrainConfig.from_params({"epochs": 3, "learning_rate": 0.1})
+
+
+def test_train_config_unknown_key_uses_the_prefix():
+    with pytest.raises(ValueError, match=r"'cifar_lt\.train\.epoch'"):
+        TrainConfig.from_params({"epoch": 3}, prefix="cifar_lt.train")
+
+
+@pytest.mark.parametrize("key", ["epochs", "batch_size"])
+def test_train_config_rejects_zero(key):
+    with pytest.raises(ValueError, match=rf"'train\.{key}' must be >= 1"):
+        TrainConfig.from_params({key: 0})
+
+
+def test_train_config_rejects_non_positive_lr():
+    with pytest.raises(ValueError, match=r"train\.lr"):
+        TrainConfig.from_params({"lr": 0.0})
