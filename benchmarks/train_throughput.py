@@ -20,7 +20,7 @@ import torch
 
 from longtail_lab.data.arrays import ImageArrays
 from longtail_lab.data.long_tail import class_profile
-from longtail_lab.engine.array_training import fit_arrays
+from longtail_lab.engine.array_training import build_augment, fit_arrays
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.methods.losses import build_loss
 from longtail_lab.methods.supervised import SupervisedObjective
@@ -68,6 +68,23 @@ def measure(train: ImageArrays, accelerator: str, augment: dict, loss: str, epoc
     }
 
 
+def augment_ms_per_batch(train: ImageArrays, augment: dict, batch_size: int, device: str, reps: int = 30) -> float:
+    """Milliseconds per batch of the device-side augmentation alone (no model)."""
+    transform = build_augment(augment)
+    images = torch.from_numpy(train.images[: batch_size * 4]).to(device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    transform(images[:batch_size], gen)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for i in range(reps):
+        start = (i % 4) * batch_size
+        transform(images[start : start + batch_size], gen)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - started) / reps * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=1, help="timed epochs per configuration (after one warm-up)")
@@ -91,6 +108,12 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
     )
     header = f"{'device':<8} {'precision':<11} {'augmentation':<30} {'loss':<17} {'img/s':>8} {'s/step':>8}"
+    print("\naugmentation alone (ms per batch):")
+    for accelerator in accelerators:
+        for aug_name, augment in AUGMENTS.items():
+            ms = augment_ms_per_batch(train, augment, args.batch_size, accelerator)
+            print(f"  {accelerator:<6} {aug_name:<30} {ms:8.2f} ms")
+    print()
     print(header)
     print("-" * len(header))
     for accelerator in accelerators:

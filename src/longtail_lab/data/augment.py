@@ -62,7 +62,7 @@ class AutoAugmentGroups:
 class DeviceAugment:
     """The training transform for in-memory datasets: crop+flip, optional AutoAugment and Cutout, normalise.
 
-    Input uint8 NHWC on the device; output float NCHW (channels_last strides on CUDA) normalised.
+    Input uint8 NHWC on the device; output normalised float NCHW with channels_last strides.
     """
 
     def __init__(
@@ -89,7 +89,9 @@ class DeviceAugment:
         x = x.float().div_(255)
         if self.cutout:
             x = cutout(x, self.cutout, generator)
-        return normalize(x, self.mean, self.std)
+        # channels_last: what cuDNN wants under bf16, and measured faster on CPU too (the crop path is
+        # NHWC already; AutoAugment returns plain NCHW).
+        return normalize(x, self.mean, self.std).contiguous(memory_format=torch.channels_last)
 
 
 def normalize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:

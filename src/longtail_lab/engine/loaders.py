@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset
 
 
 class DeviceArrayBatches:
@@ -75,25 +75,37 @@ class _Indexed(Dataset):
 
 
 class LoaderBatches:
-    """Files decoded in DataLoader workers; the order of epoch ``e`` depends only on (seed, e)."""
+    """Files decoded in DataLoader workers. The order of epoch ``e`` depends only on (seed, e), so a
+    resumed run sees the same batches; under DDP each rank takes every ``world_size``-th sample."""
 
-    def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, seed: int, workers: int = 4):
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        device: torch.device,
+        seed: int,
+        workers: int = 4,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
         self.dataset = _Indexed(dataset)
         self.batch_size, self.device, self.seed, self.workers = batch_size, device, seed, workers
+        self.rank, self.world_size = rank, world_size
 
     def __len__(self) -> int:
-        return -(-len(self.dataset) // self.batch_size)
+        per_rank = -(-len(self.dataset) // self.world_size)
+        return -(-per_rank // self.batch_size)
 
     def epoch(self, epoch: int):
-        gen = torch.Generator().manual_seed(self.seed * 100003 + epoch)
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        order = torch.randperm(len(self.dataset), generator=gen)[self.rank :: self.world_size].tolist()
         loader = DataLoader(
             self.dataset,
             batch_size=self.batch_size,
-            sampler=RandomSampler(self.dataset, generator=gen),
+            sampler=order,
             num_workers=self.workers,
             pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
-            generator=gen,
+            generator=gen,  # seeds the workers' augmentation RNG
         )
         for images, labels, idx in loader:
             yield (

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import torch
 from kedro.io.core import AbstractDataset, DatasetError
 from kedro_datasets._typing import TablePreview
 
-from longtail_lab.engine.checkpoint import RunCheckpoints, load_checkpoint
-from longtail_lab.io._local import LocalVersionedDataset, atomic_write_bytes
+from longtail_lab.engine.checkpoint import RunCheckpoints, atomic_save, load_checkpoint
+from longtail_lab.io._local import LocalVersionedDataset
 
 
 class TorchCheckpointDataset(LocalVersionedDataset):
@@ -20,9 +18,7 @@ class TorchCheckpointDataset(LocalVersionedDataset):
         return load_checkpoint(self.load_path())
 
     def save(self, data: dict) -> None:
-        buffer = io.BytesIO()
-        torch.save(data, buffer)
-        atomic_write_bytes(self.save_path(), buffer.getvalue())
+        atomic_save(data, self.save_path())
 
     def preview(self) -> TablePreview:
         """kedro-viz side panel: one row per tensor of the model state (the annotation selects the view)."""

@@ -8,7 +8,8 @@ from kedro.io.core import Version
 from kedro_datasets._typing import TablePreview
 
 from longtail_lab.data.list_files import LabelList, check_labels, format_list, read_list
-from longtail_lab.io._local import LocalVersionedDataset, atomic_write_bytes
+from longtail_lab.engine.checkpoint import atomic_write_bytes
+from longtail_lab.io._local import LocalVersionedDataset
 
 
 class ListFileDataset(LocalVersionedDataset):

@@ -1,0 +1,88 @@
+"""File datasets: list file -> lazily decoded images in DataLoader workers -> the training loop."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision.transforms import v2
+
+from longtail_lab.data.arrays import DataError
+from longtail_lab.data.files import ListImageDataset
+from longtail_lab.data.list_files import LabelList
+from longtail_lab.engine.config import TrainConfig
+from longtail_lab.engine.loaders import LoaderBatches
+from longtail_lab.engine.trainer import fit
+from longtail_lab.methods.losses import CrossEntropy
+from longtail_lab.methods.supervised import SupervisedObjective
+from longtail_lab.models import build_model, model_signature
+
+TRANSFORM = v2.Compose([v2.PILToTensor(), v2.RandomHorizontalFlip(), v2.ToDtype(torch.float32, scale=True)])
+
+
+@pytest.fixture()
+def image_list(tmp_path):
+    """24 PNGs of 3 classes; pixel (0, 0) red channel stores the file number."""
+    items, labels = [], []
+    for i in range(24):
+        label = i % 3
+        folder = tmp_path / "images" / f"class{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = np.full((32, 32, 3), 40 * label, dtype=np.uint8)
+        pixels[:, :, 0] = i
+        Image.fromarray(pixels).save(folder / f"{i}.png")
+        items.append(f"class{label}/{i}.png")
+        labels.append(label)
+    return tmp_path / "images", LabelList(tuple(items), np.array(labels))
+
+
+def test_batches_carry_images_labels_and_split_indices(image_list):
+    root, lst = image_list
+    batches = LoaderBatches(ListImageDataset(root, lst, TRANSFORM), 8, torch.device("cpu"), seed=1, workers=2)
+    assert len(batches) == 3
+    seen = []
+    for images, labels, idx in batches.epoch(0):
+        assert images.shape[1:] == (3, 32, 32) and images.dtype == torch.float32
+        file_numbers = torch.round(images[:, 0, 0, 0] * 255).long()
+        assert torch.equal(labels, torch.as_tensor(lst.labels)[idx])
+        assert torch.equal(file_numbers, idx)  # the item at split position i is file i
+        seen += idx.tolist()
+    assert sorted(seen) == list(range(24))
+
+
+def test_epoch_order_depends_only_on_seed_and_epoch(image_list):
+    root, lst = image_list
+
+    def order(seed, epoch, rank=0, world_size=1):
+        b = LoaderBatches(ListImageDataset(root, lst, TRANSFORM), 8, torch.device("cpu"), seed, 0, rank, world_size)
+        return [i for _, _, idx in b.epoch(epoch) for i in idx.tolist()]
+
+    assert order(1, 0) == order(1, 0)
+    assert order(1, 0) != order(1, 1)
+    shards = order(1, 0, 0, 2), order(1, 0, 1, 2)
+    assert sorted(shards[0] + shards[1]) == list(range(24)) and not set(shards[0]) & set(shards[1])
+
+
+def test_training_loop_runs_on_file_batches(image_list):
+    root, lst = image_list
+    cfg = TrainConfig(epochs=2, batch_size=8, warmup_epochs=0, milestones=(), accelerator="cpu", progress=False)
+    make_batches = partial(LoaderBatches, ListImageDataset(root, lst, TRANSFORM), 8, seed=0, workers=2)
+    result = fit(
+        partial(build_model, "resnet32", 3, widths=(4, 8, 8)),
+        lambda device, rank, world_size: make_batches(device=device, rank=rank, world_size=world_size),
+        SupervisedObjective(CrossEntropy()),
+        cfg,
+        model_signature("resnet32", 3, widths=[4, 8, 8]),
+    )
+    assert [r["images"] for r in result.history] == [24, 24]
+    assert [r["steps"] for r in result.history] == [3, 3]
+
+
+def test_missing_image_is_reported_before_any_decoding(image_list):
+    root, lst = image_list
+    (root / "class1" / "4.png").unlink()
+    with pytest.raises(DataError, match=r"line 5: image .*class1/4.png does not exist"):
+        ListImageDataset(root, lst, TRANSFORM)
