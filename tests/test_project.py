@@ -94,3 +94,25 @@ def test_runtime_params_merge_deeply_over_the_test_env():
     assert params["train"]["epochs"] == 1
     assert params["train"]["batch_size"] == 64
     assert params["train"]["lr"] == 0.1
+
+
+@pytest.mark.parametrize("name", ["lt_splits", "cifar_lt"])
+def test_every_dataset_is_persisted_with_a_viz_layer(pipelines, name):
+    """No pipeline output silently becomes a MemoryDataset; kedro viz can place every dataset in a layer."""
+    from kedro.framework.session import KedroSession
+    from kedro.io import MemoryDataset
+
+    with KedroSession.create(project_path=PROJECT_ROOT, env="base") as session:
+        catalog = session.load_context().catalog
+    names = [d for d in pipelines[name].datasets() if not d.startswith("params:") and d != "parameters"]
+    assert len(names) >= 5
+    for dataset_name in names:
+        dataset = catalog.get(dataset_name)
+        assert dataset is not None and not isinstance(dataset, MemoryDataset), dataset_name
+        assert dataset.metadata["kedro-viz"]["layer"] in {
+            "raw",
+            "intermediate",
+            "models",
+            "model_output",
+            "reporting",
+        }, dataset_name
