@@ -12,6 +12,15 @@ from tests.fixtures import make_project_copy, write_tiny_cifar10, write_tiny_cif
 
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "true"
 
+# The test-agnostic distributions of conf/test (ratios [5, 2], n_max 10): name -> (direction, ratio).
+AGNOSTIC = {
+    "forward5": ("forward", 5),
+    "forward2": ("forward", 2),
+    "uniform": ("uniform", None),
+    "backward5": ("backward", 5),
+    "backward2": ("backward", 2),
+}
+
 OUTPUT_LAYERS = ("02_intermediate", "06_models", "07_model_output", "08_reporting")
 
 

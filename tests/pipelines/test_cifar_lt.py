@@ -15,18 +15,11 @@ from longtail_lab.data.arrays import DataError
 from longtail_lab.data.long_tail import class_profile
 from longtail_lab.data.long_tail import test_agnostic_counts as agnostic_counts
 from longtail_lab.models import build_model
-from tests.pipelines.conftest import new_project, outputs_snapshot, run_pipeline, version_names, versioned
+from tests.pipelines.conftest import AGNOSTIC, new_project, outputs_snapshot, run_pipeline, version_names, versioned
 
 NS = "cifar_lt"
 EPOCHS = 2  # conf/test
 COUNTS = class_profile("exponential", 100, 10, 20)  # conf/test: 100 classes, ratio 10, n_max 20
-AGNOSTIC = {
-    "forward5": ("forward", 5),
-    "forward2": ("forward", 2),
-    "uniform": ("uniform", None),
-    "backward5": ("backward", 5),
-    "backward2": ("backward", 2),
-}
 VERSIONED = {
     "split_list": "02_intermediate/{ns}/train_split.txt",
     "split_summary": "02_intermediate/{ns}/split_summary.json",

@@ -10,16 +10,9 @@ import pytest
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.long_tail import class_profile
 from longtail_lab.data.long_tail import test_agnostic_counts as agnostic_counts
-from tests.pipelines.conftest import outputs_snapshot, run_pipeline, version_names, versioned
+from tests.pipelines.conftest import AGNOSTIC, outputs_snapshot, run_pipeline, version_names, versioned
 
 NAMESPACES = {"cifar10_lt": ("cifar10", 10), "cifar100_lt": ("cifar100", 100)}
-AGNOSTIC = {
-    "forward5": ("forward", 5),
-    "forward2": ("forward", 2),
-    "uniform": ("uniform", None),
-    "backward5": ("backward", 5),
-    "backward2": ("backward", 2),
-}
 
 
 def _labels(path, num_classes):
