@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -51,12 +52,15 @@ class ImageArrays:
             self.images[indices], self.labels[indices], self.classes, tuple(self.items[i] for i in indices)
         )
 
+    @cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.items)}
+
     def indices_of(self, items: Sequence[str], source: str = "list") -> np.ndarray:
         """Row index of every item name; an unknown name is an error that names its position."""
-        lookup = {name: i for i, name in enumerate(self.items)}
         out = np.empty(len(items), dtype=np.int64)
         for pos, name in enumerate(items):
-            row = lookup.get(name)
+            row = self._row_of.get(name)
             if row is None:
                 raise DataError(f"{source}, entry {pos + 1}: item {name!r} is not in the dataset")
             out[pos] = row

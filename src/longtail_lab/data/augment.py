@@ -91,14 +91,14 @@ class DeviceAugment:
             x = cutout(x, self.cutout, generator)
         # channels_last: what cuDNN wants under bf16, and measured faster on CPU too (the crop path is
         # NHWC already; AutoAugment returns plain NCHW).
-        return normalize(x, self.mean, self.std).contiguous(memory_format=torch.channels_last)
-
-
-def normalize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    return (x - mean.to(x.device)) / std.to(x.device)
+        if self.mean.device != x.device:  # move the constants once, not every batch
+            self.mean, self.std = self.mean.to(x.device), self.std.to(x.device)
+        return ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
 
 
 def to_eval_tensor(images: torch.Tensor, mean=CIFAR_MEAN, std=CIFAR_STD) -> torch.Tensor:
     """uint8 NHWC -> normalised float NCHW, no augmentation."""
     x = images.permute(0, 3, 1, 2).float().div_(255)
-    return normalize(x, torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1))
+    mean_t = torch.tensor(mean, device=x.device).view(1, 3, 1, 1)
+    std_t = torch.tensor(std, device=x.device).view(1, 3, 1, 1)
+    return (x - mean_t) / std_t

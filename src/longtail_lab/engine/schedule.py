@@ -40,7 +40,7 @@ def build_optimizer(params, lr: float, momentum: float, nesterov: bool, weight_d
 
 
 def build_scheduler(optimizer, epochs, warmup_epochs, schedule, milestones, gamma):
-    lr_factor(0, epochs, warmup_epochs, schedule, milestones, gamma)  # validate the name up front
+    # LambdaLR evaluates epoch 0 on construction, so an unknown schedule name fails here, before training.
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda e: lr_factor(e, epochs, warmup_epochs, schedule, milestones, gamma)
     )
