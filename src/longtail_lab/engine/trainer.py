@@ -18,7 +18,7 @@ from torch import nn
 
 from longtail_lab.engine.checkpoint import RunCheckpoints, atomic_save, check_signature
 from longtail_lab.engine.config import TrainConfig
-from longtail_lab.engine.objective import Objective
+from longtail_lab.engine.objective import Objective, StepContext
 from longtail_lab.engine.progress import TrainProgress
 from longtail_lab.engine.schedule import build_optimizer, build_scheduler
 
@@ -100,6 +100,23 @@ def _run_job_to_file(fabric: Fabric, job: _FitJob, path: str) -> str:
     return path
 
 
+class FabricStepContext(StepContext):
+    """``StepContext`` over a Fabric run: its backward (precision plugin + DDP), no_sync and all_reduce."""
+
+    def __init__(self, fabric: Fabric, model: nn.Module) -> None:
+        super().__init__(fabric.backward)
+        self.fabric, self.model = fabric, model
+        self.world_size = fabric.world_size
+
+    def no_sync(self):
+        return self.fabric.no_backward_sync(self.model, enabled=self.world_size > 1)
+
+    def all_reduce(self, tensor: torch.Tensor, op: str = "sum") -> torch.Tensor:
+        if self.world_size == 1:
+            return tensor
+        return self.fabric.all_reduce(tensor, reduce_op=op)
+
+
 def _rng_state(device: torch.device) -> dict:
     np_state = np.random.get_state()
     state = {
@@ -148,12 +165,13 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
         log.info("resuming from %s at epoch %d/%d", store.path(fingerprint), start_epoch, cfg.epochs)
 
     is_main = fabric.global_rank == 0
+    ctx = FabricStepContext(fabric, model)
     with TrainProgress(cfg.epochs, len(batches), enabled=cfg.progress and is_main) as progress:
         for epoch in range(start_epoch, cfg.epochs):
-            record = _train_epoch(fabric, model, optimizer, objective, batches, epoch, cfg, progress)
+            record = _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, progress)
             record["lr"] = optimizer.param_groups[0]["lr"]
             scheduler.step()
-            objective.on_epoch_end(epoch)
+            objective.on_epoch_end(epoch, ctx)
             history.append(record)
             progress.end_epoch(record)
             if store is not None and fingerprint and is_main:
@@ -190,7 +208,7 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
     return FitResult(state, history, stats)
 
 
-def _train_epoch(fabric, model, optimizer, objective, batches, epoch, cfg, progress) -> dict:
+def _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, progress) -> dict:
     model.train()
     progress.start_epoch(epoch)
     device = fabric.device
@@ -203,7 +221,7 @@ def _train_epoch(fabric, model, optimizer, objective, batches, epoch, cfg, progr
         with fabric.autocast():
             loss, logits = objective.loss(model, images, targets, indices, epoch)
         optimizer.zero_grad(set_to_none=True)
-        objective.backward(loss, fabric.backward, model)
+        objective.backward(loss, ctx, model)
         optimizer.step()
         loss = loss.detach().float()
         first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)

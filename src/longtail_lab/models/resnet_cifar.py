@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from longtail_lab.models.heads import classifier
+from longtail_lab.models.outputs import ModelOutput
 
 
 class ShortcutA(nn.Module):
@@ -50,7 +51,9 @@ def init_weights(module: nn.Module) -> None:
 
 
 class ResNetCifar(nn.Module):
-    """``forward(x) -> logits``; ``features(x)`` gives the pooled penultimate feature."""
+    """``forward(x) -> logits``; ``forward(x, details=True) -> ModelOutput`` (one expert)."""
+
+    num_experts = 1
 
     def __init__(
         self,
@@ -76,8 +79,10 @@ class ResNetCifar(nn.Module):
         x = self.layer3(self.layer2(self.layer1(x)))
         return F.adaptive_avg_pool2d(x, 1).flatten(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x))
+    def forward(self, x: torch.Tensor, details: bool = False) -> torch.Tensor | ModelOutput:
+        features = self.features(x)
+        logits = self.fc(features)
+        return ModelOutput(logits, logits.unsqueeze(0), features) if details else logits
 
 
 def resnet32(
