@@ -8,8 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from longtail_lab.methods.losses import BalancedSoftmax, CrossEntropy, build_loss
+from longtail_lab.methods.losses import BalancedSoftmax, CrossEntropy, build_loss, soft_cross_entropy
 from longtail_lab.methods.supervised import SupervisedObjective
+from longtail_lab.models.outputs import ModelOutput
 
 LOGITS = torch.tensor([[1.0, 2.0, 0.0], [0.5, 0.0, -1.0], [-0.3, 0.2, 0.9]])
 TARGETS = torch.tensor([0, 2, 1])
@@ -60,8 +61,24 @@ def test_unknown_loss_names_the_parameter():
         build_loss("focal", [1, 2])
 
 
+class LinearClassifier(torch.nn.Linear):
+    """The model contract: ``model(x)`` gives logits, ``model(x, details=True)`` a ``ModelOutput``."""
+
+    def forward(self, x, details=False):
+        logits = super().forward(x)
+        return ModelOutput(logits, logits[None], x) if details else logits
+
+
+def test_soft_cross_entropy_matches_class_ids_for_one_hot_rows_and_stays_finite():
+    logits, targets = torch.randn(6, 4), torch.tensor([0, 3, 1, 2, 2, 0])
+    onehot = F.one_hot(targets, 4).float()
+    assert soft_cross_entropy(logits, onehot).item() == pytest.approx(F.cross_entropy(logits, targets).item(), rel=1e-6)
+    huge = torch.tensor([[1000.0, -1000.0]])  # log(softmax) would give -inf * 0 = nan here
+    assert torch.isfinite(soft_cross_entropy(huge, torch.tensor([[0.5, 0.5]])))
+
+
 def test_supervised_objective_returns_loss_and_logits():
-    model = torch.nn.Linear(4, 3)
+    model = LinearClassifier(4, 3)
     images, targets = torch.randn(5, 4), torch.tensor([0, 1, 2, 0, 1])
     objective = SupervisedObjective(build_loss("balanced_softmax", [3, 2, 1])).to(torch.device("cpu"))
     loss, logits = objective.loss(model, images, targets, torch.arange(5), epoch=0)

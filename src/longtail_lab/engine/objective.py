@@ -37,6 +37,10 @@ class StepContext:
 
 
 class Objective:
+    # True: the loop runs loss + backward under ``ctx.no_sync()`` and ``backward`` must all-reduce the
+    # gradients itself (for gradient surgery that needs each loss's gradient separately under DDP).
+    reduces_gradients_itself = False
+
     def loss(
         self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor, indices: torch.Tensor, epoch: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,6 +53,10 @@ class Objective:
 
     def on_epoch_end(self, epoch: int, ctx: StepContext) -> None:
         """Called after the last step of every epoch on every rank, before the checkpoint is written."""
+
+    def epoch_metrics(self) -> dict:
+        """Extra numbers for the epoch's history record (called once per epoch, after ``on_epoch_end``)."""
+        return {}
 
     def state_dict(self) -> dict:
         return {}

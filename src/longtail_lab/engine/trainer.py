@@ -9,6 +9,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,6 +173,7 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
             record["lr"] = optimizer.param_groups[0]["lr"]
             scheduler.step()
             objective.on_epoch_end(epoch, ctx)
+            record.update(objective.epoch_metrics())
             history.append(record)
             progress.end_epoch(record)
             if store is not None and fingerprint and is_main:
@@ -218,10 +220,11 @@ def _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, 
     seen, step = 0, 0
     started = time.perf_counter()
     for step, (images, targets, indices) in enumerate(batches.epoch(epoch), start=1):
-        with fabric.autocast():
-            loss, logits = objective.loss(model, images, targets, indices, epoch)
-        optimizer.zero_grad(set_to_none=True)
-        objective.backward(loss, ctx, model)
+        with ctx.no_sync() if objective.reduces_gradients_itself else nullcontext():
+            with fabric.autocast():
+                loss, logits = objective.loss(model, images, targets, indices, epoch)
+            optimizer.zero_grad(set_to_none=True)
+            objective.backward(loss, ctx, model)
         optimizer.step()
         loss = loss.detach().float()
         first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)

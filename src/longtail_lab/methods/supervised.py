@@ -1,4 +1,4 @@
-"""Plain supervised training: logits = model(images), loss = a named classification loss."""
+"""Plain supervised training: the model's output and a named classification loss."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ class SupervisedObjective(Objective):
         self.loss_fn = loss_fn
 
     def loss(self, model, images, targets, indices, epoch):
-        logits = model(images)
-        return self.loss_fn(logits.float(), targets), logits
+        output = model(images, details=True)
+        return self.loss_fn(output, targets), output.logits
 
     def to(self, device: torch.device) -> SupervisedObjective:
         self.loss_fn = self.loss_fn.to(device)
