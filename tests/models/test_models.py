@@ -12,7 +12,7 @@ from longtail_lab.models.resnet_cifar import BasicBlock, ShortcutA
 
 
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"model\.name.*'resnet18'.*\['resnet32'\]"):
+    with pytest.raises(ValueError, match=r"model\.name.*'resnet18'.*\['resnet32', 'resnet32_experts'\]"):
         build_model("resnet18", 10)
 
 

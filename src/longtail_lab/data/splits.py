@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from longtail_lab.data.arrays import ImageArrays
-from longtail_lab.data.list_files import LabelList
+from longtail_lab.data.arrays import DataError, ImageArrays
+from longtail_lab.data.list_files import LabelList, check_labels
 from longtail_lab.data.long_tail import (
     class_profile,
     select_per_class,
@@ -64,3 +64,18 @@ def test_agnostic_lists(
             tuple(test.items[i] for i in kept), test.labels[kept].copy()
         )
     return out
+
+
+def select_split(train: ImageArrays, split_list: LabelList, dataset: str, source: str = "split_list") -> ImageArrays:
+    """The training images of ``split_list`` (in list order), checking the list's labels against ``dataset``."""
+    check_labels(split_list, train.num_classes, source)
+    rows = train.indices_of(split_list.items, source)
+    mismatch = np.flatnonzero(train.labels[rows] != split_list.labels)
+    if mismatch.size:
+        pos = int(mismatch[0])
+        raise DataError(
+            f"{source}, line {split_list.line_of(pos)}: item {split_list.items[pos]!r} has label "
+            f"{int(split_list.labels[pos])} but {dataset} labels it {int(train.labels[rows[pos]])}; "
+            f"the list was made for another dataset ({mismatch.size} lines disagree)"
+        )
+    return train.subset(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,13 +11,15 @@ from torch import nn
 
 from longtail_lab.data.arrays import ImageArrays
 from longtail_lab.data.augment import DeviceAugment
-from longtail_lab.engine.checkpoint import RunCheckpoints
+from longtail_lab.engine.checkpoint import RunCheckpoints, fingerprint
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.loaders import DeviceArrayBatches
 from longtail_lab.engine.objective import Objective
 from longtail_lab.engine.trainer import FitResult, fit
 
-AUGMENT_KEYS = {"padding", "autoaugment", "autoaugment_groups", "cutout", "mean", "std"}
+log = logging.getLogger(__name__)
+
+AUGMENT_KEYS = {"padding", "autoaugment", "autoaugment_groups", "cutout", "rotation", "mean", "std"}
 
 
 def build_augment(params: dict) -> DeviceAugment:
@@ -54,3 +57,43 @@ def fit_arrays(
     """``make_model`` must be picklable (e.g. a ``functools.partial``) when ``cfg.devices > 1``."""
     make_batches = ArrayBatchesFactory(train, cfg.batch_size, build_augment(augment), cfg.seed)
     return fit(make_model, make_batches, objective, cfg, signature, store, fingerprint)
+
+
+# Settings that change how a run is shown or where it resumes, not what it computes.
+NOT_IN_FINGERPRINT = ("resume", "progress", "log_every")
+
+
+def train_split(
+    train: ImageArrays,
+    make_model: Callable[[], nn.Module],
+    signature: dict,
+    objective: Objective,
+    augment: dict,
+    cfg: TrainConfig,
+    run_key: dict,
+    store: RunCheckpoints | None,
+) -> tuple[dict, list[dict]]:
+    """``fit_arrays`` under a fingerprint of ``run_key`` + model + augmentation + training settings.
+
+    Returns the final checkpoint dict (weights, signature, fingerprint, class counts, stats, history)
+    and the per-epoch history. A rerun of the same configuration resumes (or skips) its run.
+    """
+    key = fingerprint(
+        {
+            **run_key,
+            "model": signature,
+            "augment": augment,
+            "train": {k: v for k, v in cfg.to_dict().items() if k not in NOT_IN_FINGERPRINT},
+        }
+    )
+    log.info("training %s on %d images; run %s", signature["name"], len(train), key)
+    result = fit_arrays(train, make_model, objective, augment, cfg, signature, store, key)
+    checkpoint = {
+        "model": result.model_state,
+        "model_signature": signature,
+        "fingerprint": key,
+        "class_counts": train.class_counts().tolist(),
+        "stats": result.stats,
+        "history": result.history,
+    }
+    return checkpoint, result.history

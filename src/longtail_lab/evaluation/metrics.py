@@ -68,3 +68,20 @@ def subset_accuracy_table(correct: torch.Tensor, subsets: Mapping[str, np.ndarra
         acc = float(correct[idx_t].float().mean()) if len(idx_t) else float("nan")
         rows.append({"distribution": name, "num_test": len(idx_t), "top1": acc})
     return pd.DataFrame(rows, columns=["distribution", "num_test", "top1"])
+
+
+def long_tail_report(
+    logits: torch.Tensor,
+    labels: np.ndarray,
+    classes: Sequence[str],
+    train_counts: Sequence[int],
+    subsets: Mapping[str, np.ndarray],
+    ece_bins: int = 15,
+) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Metrics (top-1, many/medium/few, ECE, ``test_agnostic``), the per-class table and the subset table."""
+    labels_t = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    metrics, per_class = classification_metrics(logits, labels_t, train_counts, ece_bins)
+    agnostic = subset_accuracy_table(logits.argmax(1) == labels_t, subsets)
+    metrics["test_agnostic"] = dict(zip(agnostic["distribution"], agnostic["top1"], strict=True))
+    test_counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
+    return metrics, per_class_table(per_class, train_counts, test_counts, classes), agnostic

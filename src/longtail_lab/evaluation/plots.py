@@ -43,3 +43,23 @@ def accuracy_vs_frequency(per_class: pd.DataFrame, title: str):
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def expert_accuracy_by_group(by_model: dict[str, dict], title: str):
+    """Grouped bars: accuracy of each expert (and ensembles) on all / many / medium / few-shot classes."""
+    groups = ("top1", "many", "medium", "few")
+    names = list(by_model)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    width = 0.8 / max(len(names), 1)
+    x = np.arange(len(groups))
+    for i, name in enumerate(names):
+        values = [by_model[name].get(g) for g in groups]
+        heights = [np.nan if v is None else v for v in values]
+        ax.bar(x + (i - (len(names) - 1) / 2) * width, heights, width, label=name)
+    ax.set_xticks(x, ["all", "many", "medium", "few"])
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -6,10 +6,12 @@ from collections.abc import Callable
 
 from torch import nn
 
+from longtail_lab.models.experts_cifar import resnet32_experts
 from longtail_lab.models.resnet_cifar import resnet32
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "resnet32": resnet32,
+    "resnet32_experts": resnet32_experts,
 }
 
 
@@ -26,3 +28,12 @@ def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
 def model_signature(name: str, num_classes: int, **kwargs) -> dict:
     """What a checkpoint records so that loading it into another architecture fails clearly."""
     return {"name": name, "num_classes": int(num_classes), "kwargs": dict(sorted(kwargs.items()))}
+
+
+def model_spec(params: dict, num_classes: int) -> tuple[str, dict, dict]:
+    """A ``model`` parameter block -> (name, constructor kwargs, signature); lists become tuples' lists."""
+    kwargs = {k: v for k, v in params.items() if k != "name"}
+    if "widths" in kwargs:
+        kwargs["widths"] = [int(w) for w in kwargs["widths"]]
+    name = params.get("name", "resnet32")
+    return name, kwargs, model_signature(name, num_classes, **kwargs)
