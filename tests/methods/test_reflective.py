@@ -3,6 +3,7 @@ the objective's memory across epochs, official quirks, and exact resume of a ref
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import partial
 
@@ -261,3 +262,25 @@ def test_interrupted_reflective_run_resumes_to_the_same_weights_and_memory(tmp_p
     assert torch.equal(full_obj.centres, resumed_obj.centres)
     assert [r["review_loss"] for r in resumed.history] == [r["review_loss"] for r in full.history]
     assert full.history[-1]["review_kept"] > 0  # the review term was really active
+
+
+def test_reflective_run_on_two_ddp_ranks_merges_the_memory_of_both_shards(tmp_path):
+    """devices=2: each rank sees half of every epoch; the checkpointed memory covers every sample."""
+    train, _ = tiny_cifar(10, train_per_class=12, test_per_class=1, seed=5)
+    cfg = TrainConfig.from_params(
+        {"epochs": 2, "batch_size": 20, "warmup_epochs": 1, "milestones": [], "accelerator": "cpu", "progress": False}
+    )
+    cfg = dataclasses.replace(cfg, devices=2)
+    make = partial(build_model, "resnet32", 10, widths=(4, 8, 8))
+    objective = ReflectiveObjective(BalancedSoftmax(train.class_counts()), len(train), 10, ReflectiveOptions())
+    store = RunCheckpoints(tmp_path)
+    sig = model_signature("resnet32", 10, widths=[4, 8, 8])
+    result = fit_arrays(train, make, objective, {"padding": 4}, cfg, sig, store, "d" * 16)
+    assert result.stats["world_size"] == 2
+    state = torch.load(store.path("d" * 16), weights_only=True)["objective"]
+    assert bool(state["has_memory"].all())  # rows written on rank 1 reached rank 0
+    assert bool((state["memory"].abs().sum(1) > 0).all())
+    assert state["centres"].shape == (10, 8) and bool(torch.isfinite(state["centres"]).all())
+    assert bool((state["centres"].abs().sum(1) > 0).all())  # every class had features from some rank
+    assert all(torch.isfinite(v.float()).all() for v in result.model_state.values())
+    assert "review_loss" in result.history[-1]

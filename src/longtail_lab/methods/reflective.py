@@ -168,10 +168,12 @@ class ReflectiveObjective(Objective):
     def to(self, device: torch.device) -> ReflectiveObjective:
         self.device = torch.device(device)
         self.base_loss = self.base_loss.to(device)
+        # copy=True: DDP-spawned ranks receive this object through shared-memory pickling, so on the CPU a
+        # no-op ``.to`` would leave every rank writing into the same memory bank.
         for name in ("memory", "has_memory", "written", "features", "labels", "centres", "similarity_rows", "_stats"):
             value = getattr(self, name)
             if value is not None:
-                setattr(self, name, value.to(device))
+                setattr(self, name, value.to(device, copy=True))
         return self
 
     def state_dict(self) -> dict:
