@@ -36,6 +36,7 @@ from longtail_lab.data.arrays import ImageArrays
 from longtail_lab.data.long_tail import class_profile
 from longtail_lab.engine.array_training import build_augment, fit_arrays
 from longtail_lab.engine.config import TrainConfig
+from longtail_lab.engine.cpu_memory import keep_freed_memory
 from longtail_lab.engine.loaders import DeviceArrayBatches
 from longtail_lab.engine.objective import StepContext
 from longtail_lab.methods import reflective
@@ -207,6 +208,8 @@ def main() -> None:
     parser.add_argument("--trainer-images", type=int, default=2560, help="images per timed trainer epoch (0: skip)")
     args = parser.parse_args()
     device = torch.device(args.device)
+    if device.type == "cpu":
+        keep_freed_memory()  # what the trainer does on CPU
     train = cifar100_lt_arrays()
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = sorted(set(configs) - set(CONFIGS))

@@ -19,6 +19,7 @@ from torch import nn
 
 from longtail_lab.engine.checkpoint import RunCheckpoints, atomic_save, check_signature
 from longtail_lab.engine.config import TrainConfig
+from longtail_lab.engine.cpu_memory import keep_freed_memory
 from longtail_lab.engine.objective import Objective, StepContext
 from longtail_lab.engine.progress import TrainProgress
 from longtail_lab.engine.schedule import build_optimizer, build_scheduler
@@ -143,6 +144,8 @@ def _set_rng_state(state: dict, device: torch.device) -> None:
 def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fingerprint) -> FitResult:
     fabric.seed_everything(cfg.seed, verbose=False)
     device = fabric.device
+    if device.type == "cpu":
+        keep_freed_memory()
     module = make_model()
     if device.type == "cuda" and cfg.channels_last:
         module = module.to(memory_format=torch.channels_last)
