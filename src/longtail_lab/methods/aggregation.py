@@ -268,32 +268,13 @@ def aggregate_all(cache: ViewSource, subsets: Mapping[str, Indices], **options) 
     return {name: learner.result() for name, learner in learners.items()}
 
 
-def learn_expert_weights(
-    cache: ViewSource,
-    subset_indices: Indices,
-    epochs: int = 5,
-    lr: float = 0.1,
-    momentum: float = 0.9,
-    nesterov: bool = True,
-    weight_decay: float = 5e-4,
-    batch_size: int = 128,
-    min_weight: float = 0.05,
-    seed: int = 0,
-) -> AggregationResult:
+def learn_expert_weights(cache: ViewSource, subset_indices: Indices, **options) -> AggregationResult:
     """SADE's test-time aggregation weights for the images ``subset_indices`` of the cached views.
 
     ``cache(epoch) -> (view1, view2)`` expert logits [E, N, C] (e.g. a :class:`ViewLogitsCache`). Defaults are the
     official CIFAR settings (lr 0.1; 0.025 ImageNet-LT, 0.2 iNat, 0.01 Places). Training stops after the first
     epoch that ends with some weight below ``min_weight`` (unrounded); the weights returned are those after it.
+    ``options`` (defaults): epochs 5, lr 0.1, momentum 0.9, nesterov True, weight_decay 5e-4, batch_size 128,
+    min_weight 0.05, seed 0.
     """
-    options = dict(
-        epochs=epochs,
-        lr=lr,
-        momentum=momentum,
-        nesterov=nesterov,
-        weight_decay=weight_decay,
-        batch_size=batch_size,
-        min_weight=min_weight,
-        seed=seed,
-    )
     return aggregate_all(cache, {"subset_indices": subset_indices}, **options)["subset_indices"]
