@@ -21,7 +21,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = {"sade": ("sade", False), "sade_rl": ("sade", True), "bsce": ("bsce", False), "bsce_rl": ("bsce", True)}
+CONFIGS = {
+    "sade": ("sade", False, {}),
+    "sade_rl": ("sade", True, {}),
+    "bsce": ("bsce", False, {}),
+    "bsce_rl": ("bsce", True, {}),
+    # the released code's knowledge review (logits / per-batch class counts, epoch-1 zero memory)
+    "sade_rl_quirks": ("sade", True, {"official_quirks": True}),
+    "bsce_rl_quirks": ("bsce", True, {"official_quirks": True}),
+}
+DEFAULT_CONFIGS = "sade,sade_rl,bsce,bsce_rl"
 
 
 def latest(path: Path) -> Path:
@@ -32,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archive", type=Path, default=ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"comma-separated subset of {list(CONFIGS)}")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the project copy here (default: temp)")
     args = parser.parse_args()
     if not args.archive.is_file():
@@ -53,12 +62,13 @@ def main() -> None:
     bootstrap_project(project)
     rows = []
     for config in [c for c in args.configs.split(",") if c]:
-        method, reflective = CONFIGS[config]
+        method, reflective, options = CONFIGS[config]
         params = {
             "cifar_lt_rl": {
                 "dataset": "cifar10_jpg",
                 "method": method,
                 "reflective": reflective,
+                "reflective_learning": options,
                 "recipe": "sade",
                 "test_agnostic": {"n_max": 1000},
                 "train": {"epochs": args.epochs, "warmup_epochs": 1, "schedule": "cosine", "log_every": 25},
