@@ -16,6 +16,7 @@ from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.loaders import DeviceArrayBatches
 from longtail_lab.engine.objective import Objective
 from longtail_lab.engine.trainer import FitResult, fit
+from longtail_lab.params import reject_unknown_keys
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +24,7 @@ AUGMENT_KEYS = {"padding", "autoaugment", "autoaugment_groups", "cutout", "rotat
 
 
 def build_augment(params: dict) -> DeviceAugment:
-    unknown = sorted(set(params) - AUGMENT_KEYS)
-    if unknown:
-        raise ValueError(f"parameter 'augment.{unknown[0]}' is unknown; known: {sorted(AUGMENT_KEYS)}")
+    reject_unknown_keys(params, AUGMENT_KEYS, "augment")
     return DeviceAugment(**params)
 
 

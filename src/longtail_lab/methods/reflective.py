@@ -25,6 +25,7 @@ from torch import nn
 
 from longtail_lab.engine.objective import Objective, StepContext
 from longtail_lab.models.outputs import ModelOutput
+from longtail_lab.params import reject_unknown_keys
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,7 @@ class ReflectiveOptions:
     @classmethod
     def from_params(cls, params: dict | None, prefix: str = "reflective_learning") -> ReflectiveOptions:
         params = dict(params or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(params) - names)
-        if unknown:
-            raise ValueError(f"parameter '{prefix}.{unknown[0]}' is unknown; known: {sorted(names)}")
+        reject_unknown_keys(params, (f.name for f in dataclasses.fields(cls)), prefix)
         opts = cls(**params)
         if opts.temperature <= 0:
             raise ValueError(f"parameter '{prefix}.temperature' must be > 0, got {opts.temperature}")

@@ -24,6 +24,7 @@ from longtail_lab.methods.losses import LOSSES
 from longtail_lab.methods.objectives import build_objective
 from longtail_lab.methods.reflective import ReflectiveOptions
 from longtail_lab.models import build_model, model_spec
+from longtail_lab.params import reject_unknown_keys
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +142,6 @@ def _load_model(checkpoint: dict, run_config: dict, num_classes: int) -> torch.n
     return net
 
 
-def _check_keys(params: dict, known: set[str], prefix: str) -> None:
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise ValueError(f"parameter '{prefix}.{unknown[0]}' is unknown; known: {sorted(known)}")
-
-
 def aggregate_experts(
     sources: ImageSources,
     checkpoint: dict,
@@ -159,8 +154,8 @@ def aggregate_experts(
     distribution's unlabeled test images (two strong views, prediction stability), fresh for each."""
     aggregation = dict(aggregation)
     views = dict(aggregation.pop("views", {}) or {})
-    _check_keys(aggregation, AGGREGATION_KEYS, "aggregation")
-    _check_keys(views, VIEW_KEYS, "aggregation.views")
+    reject_unknown_keys(aggregation, AGGREGATION_KEYS, "aggregation")
+    reject_unknown_keys(views, VIEW_KEYS, "aggregation.views")
     test = sources.load(dataset).test
     net = _load_model(checkpoint, run_config, test.num_classes)
     experts = getattr(net, "num_experts", 1)

@@ -7,15 +7,14 @@ from longtail_lab.data.list_files import LabelList
 from longtail_lab.data.sources import ImageSources
 from longtail_lab.data.splits import long_tail_list, test_agnostic_lists
 from longtail_lab.evaluation.plots import class_histogram
+from longtail_lab.params import reject_unknown_keys
 
 SPLIT_KEYS = {"profile", "imbalance_ratio", "n_max", "seed"}
 TEST_AGNOSTIC_KEYS = {"ratios", "n_max", "seed"}
 
 
 def _check_keys(params: dict, known: set[str], prefix: str) -> None:
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise DataError(f"parameter '{prefix}.{unknown[0]}' is unknown; known: {sorted(known)}")
+    reject_unknown_keys(params, known, prefix, DataError)
 
 
 def make_long_tail_split(sources: ImageSources, dataset: str, split: dict) -> tuple[LabelList, dict]:
