@@ -7,7 +7,7 @@ import pytest
 
 from longtail_lab.data import long_tail as lt
 from longtail_lab.data.arrays import DataError
-from longtail_lab.data.long_tail import class_profile, frequency_rank, select_per_class, shot_groups
+from longtail_lab.data.long_tail import class_profile, frequency_class_map, select_per_class, shot_groups
 from tests.fixtures import SHARED_DATA
 
 
@@ -164,7 +164,7 @@ def test_uniform_gives_n_max_everywhere():
 
 def test_test_agnostic_ranks_by_training_frequency_not_class_id():
     train = np.array([10, 50, 20, 500, 5])  # class 3 is the head, class 4 the rarest
-    assert frequency_rank(train).tolist() == [3, 1, 2, 0, 4]
+    assert frequency_class_map(train).tolist() == [3, 1, 2, 0, 4]
     # ranks 0..4 get floor(100 * 0.1 ** (k / 4)) = 100, 56, 31, 17, 10
     assert lt.test_agnostic_counts(train, 10, 100, "forward").tolist() == [17, 56, 31, 100, 10]
     backward = lt.test_agnostic_counts(train, 10, 100, "backward")
@@ -173,7 +173,7 @@ def test_test_agnostic_ranks_by_training_frequency_not_class_id():
 
 
 def test_frequency_rank_breaks_ties_by_class_id():
-    assert frequency_rank(np.array([5, 7, 5, 7])).tolist() == [2, 0, 3, 1]
+    assert frequency_class_map(np.array([5, 7, 5, 7])).tolist() == [2, 0, 3, 1]
     assert lt.test_agnostic_counts(np.array([5, 5, 5]), 4, 100, "forward").tolist() == [100, 50, 25]
 
 

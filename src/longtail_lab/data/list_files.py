@@ -34,28 +34,66 @@ class LabelList:
         return hashlib.sha256(format_list(self).encode()).hexdigest()
 
 
-def parse_list(text: str, source: str = "<list>") -> LabelList:
-    """Parse list-file text; blank lines are skipped, anything else malformed is an error."""
+@dataclass(frozen=True)
+class ListFolder:
+    """The raw list files of one dataset (file stem -> text) and the image root their items live under."""
+
+    texts: dict[str, str]
+    sources: dict[str, str]  # file stem -> the file's path, for messages
+    image_root: Path | None = None
+
+
+@dataclass(frozen=True)
+class ListProblem:
+    """One bad line of a list file (``line`` is 1-based)."""
+
+    source: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}, line {self.line}: {self.message}"
+
+
+def scan_list(text: str, source: str = "<list>") -> tuple[LabelList, list[ListProblem]]:
+    """Parse list-file text, collecting every malformed line instead of stopping at the first.
+
+    Blank lines are skipped. The item is everything before the last space, so paths may contain
+    spaces (the reference's ``line.split()`` would cut them). Bad lines are left out of the list.
+    """
     items: list[str] = []
     labels: list[int] = []
     lines: list[int] = []
+    problems: list[ListProblem] = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line:
             continue
         item, sep, label = line.rpartition(" ")
-        if not sep or not item:
-            raise DataError(f"{source}, line {number}: expected '<item> <label>', got {line!r} (no label)")
+        if not sep or not item.strip():
+            problems.append(ListProblem(source, number, f"expected '<item> <label>', got {line!r} (no label)"))
+            continue
         try:
             value = int(label)
         except ValueError:
-            raise DataError(f"{source}, line {number}: label {label!r} is not an integer") from None
+            problems.append(ListProblem(source, number, f"label {label!r} is not an integer"))
+            continue
         if value < 0:
-            raise DataError(f"{source}, line {number}: label {value} is negative")
+            problems.append(ListProblem(source, number, f"label {value} is negative"))
+            continue
         items.append(item.strip())
         labels.append(value)
         lines.append(number)
-    return LabelList(tuple(items), np.asarray(labels, dtype=np.int64), tuple(lines))
+    return LabelList(tuple(items), np.asarray(labels, dtype=np.int64), tuple(lines)), problems
+
+
+def parse_list(text: str, source: str = "<list>") -> LabelList:
+    """Parse list-file text; blank lines are skipped, the first malformed line is an error."""
+    parsed, problems = scan_list(text, source)
+    if problems:
+        more = f" ({len(problems) - 1} more bad line(s))" if len(problems) > 1 else ""
+        raise DataError(f"{problems[0]}{more}")
+    return parsed
 
 
 def read_list(path: str | Path, num_classes: int | None = None) -> LabelList:

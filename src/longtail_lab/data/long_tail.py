@@ -56,31 +56,50 @@ def select_per_class(labels: np.ndarray, counts: np.ndarray, seed: int) -> np.nd
     return np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
 
 
-def frequency_rank(train_counts: np.ndarray) -> np.ndarray:
-    """rank[c] = position of class c when sorted by training count, descending (ties by class id)."""
-    order = np.argsort(-np.asarray(train_counts), kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return rank
-
-
-def test_agnostic_counts(train_counts: np.ndarray, imbalance_ratio: float, n_max: int, direction: str) -> np.ndarray:
+def test_agnostic_counts(
+    train_counts: np.ndarray, imbalance_ratio: float, n_max: int, direction: str, factor: float | None = None
+) -> np.ndarray:
     """Per-class test counts of a forward / backward / uniform test distribution (LADE / SADE protocol).
 
-    Classes are ranked by training frequency; forward gives rank k floor(n_max * (1/r)^(k/(C-1))),
-    backward uses the reversed rank, uniform gives n_max to every class.
+    Classes are ranked by training frequency; forward gives rank k floor(n_max * rho^(k/(C-1))) with
+    rho = 1/r, backward uses the reversed rank, uniform gives n_max to every class. ``factor`` replaces
+    rho when given: the official iNaturalist-2018 forward3 / backward3 lists were made with rho rounded
+    to 0.3333 / 0.333 (their totals 11,147 / 11,137 follow; the exact 1/3 gives 11,148).
     """
     num_classes = len(train_counts)
     if direction == "uniform":
         return np.full(num_classes, int(n_max), dtype=np.int64)
     if direction not in ("forward", "backward"):
         raise DataError(f"unknown test distribution direction {direction!r}")
-    rank = frequency_rank(train_counts)
+    rank = frequency_class_map(train_counts)
     if direction == "backward":
         rank = num_classes - 1 - rank
-    factor = 1.0 / float(imbalance_ratio)
+    factor = 1.0 / float(imbalance_ratio) if factor is None else float(factor)
     denom = max(num_classes - 1.0, 1.0)
     return np.asarray([int(n_max * factor ** (k / denom)) for k in rank.tolist()], dtype=np.int64)
+
+
+TIE_BREAKS = ("class_id", "numpy_quicksort")
+
+
+def frequency_class_map(train_counts: np.ndarray, tie_break: str = "class_id") -> np.ndarray:
+    """class_map[old] = new, new ids ordered by descending training count (SADE's Places re-indexing).
+
+    SADE calls ``np.argsort(-counts)`` (the default, unstable quicksort), so the order of classes with
+    equal counts depends on numpy's sort implementation and even the CPU's SIMD sort. ``class_id``
+    (default) breaks ties by the original class id, which is reproducible everywhere;
+    ``numpy_quicksort`` makes the reference's call on the installed numpy.
+    """
+    counts = -np.asarray(train_counts)
+    if tie_break == "class_id":
+        order = np.argsort(counts, kind="stable")
+    elif tie_break == "numpy_quicksort":
+        order = np.argsort(counts)
+    else:
+        raise DataError(f"parameter 'tie_break': unknown value {tie_break!r}; choose one of {TIE_BREAKS}")
+    class_map = np.empty(len(order), dtype=np.int64)
+    class_map[order] = np.arange(len(order))
+    return class_map
 
 
 def test_agnostic_name(direction: str, ratio: float | None) -> str:

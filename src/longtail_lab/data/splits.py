@@ -49,20 +49,29 @@ def split_summary(lst: LabelList, classes: Sequence[str], params: dict) -> dict:
 
 
 def test_agnostic_lists(
-    test: ImageArrays, train_counts: np.ndarray, ratios: Sequence[float], n_max: int, seed: int
+    test: ImageArrays | LabelList,
+    train_counts: np.ndarray,
+    ratios: Sequence[float],
+    n_max: int,
+    seed: int,
+    factors: dict[str, float] | None = None,
 ) -> dict[str, LabelList]:
     """forward-r and backward-r for every r, plus uniform, drawn from the balanced test set.
 
     Each list re-seeds the legacy numpy RNG with ``seed`` (as the reference builds each test set anew).
+    ``factors`` maps a list name (e.g. ``forward3``) to the rho to use instead of 1/r.
     """
+    factors = dict(factors or {})
     plan = [("forward", r) for r in ratios] + [("uniform", None)] + [("backward", r) for r in ratios]
+    unknown = set(factors) - {test_agnostic_name(d, r) for d, r in plan if d != "uniform"}
+    if unknown:
+        raise DataError(f"parameter 'factors': no test distribution named {sorted(unknown)} among the ratios {ratios}")
     out = {}
     for direction, ratio in plan:
-        counts = test_agnostic_counts(train_counts, ratio or 1.0, n_max, direction)
+        name = test_agnostic_name(direction, ratio)
+        counts = test_agnostic_counts(train_counts, ratio or 1.0, n_max, direction, factors.get(name))
         kept = select_per_class(test.labels, counts, seed)
-        out[test_agnostic_name(direction, ratio)] = LabelList(
-            tuple(test.items[i] for i in kept), test.labels[kept].copy()
-        )
+        out[name] = LabelList(tuple(test.items[i] for i in kept), test.labels[kept].copy())
     return out
 
 
@@ -79,3 +88,41 @@ def select_split(train: ImageArrays, split_list: LabelList, dataset: str, source
             f"the list was made for another dataset ({mismatch.size} lines disagree)"
         )
     return train.subset(rows)
+
+
+def long_tail_from_list(
+    balanced: LabelList, num_classes: int, profile: str, imbalance_ratio: float, n_max: int | None, seed: int
+) -> LabelList:
+    """A long-tailed list from any list with enough images per class (e.g. a full training list), by the
+    reference procedure: class 0 the head, per class the items in list order shuffled, first n kept."""
+    available = balanced.class_counts(num_classes)
+    n_max = int(available.min()) if n_max is None else int(n_max)
+    counts = class_profile(profile, num_classes, imbalance_ratio, n_max)
+    kept = select_per_class(balanced.labels, counts, seed)
+    return LabelList(tuple(balanced.items[i] for i in kept), balanced.labels[kept].copy())
+
+
+def relabel(lst: LabelList, class_map: np.ndarray) -> LabelList:
+    """The same list with every label replaced by ``class_map[label]`` (line numbers kept)."""
+    return LabelList(lst.items, np.asarray(class_map)[lst.labels], lst.line_numbers)
+
+
+def compare_class_counts(ours: LabelList, official: LabelList, train_counts: np.ndarray) -> dict:
+    """How a generated test-agnostic list compares with the official one, class by class.
+
+    Classes tied in training frequency may legitimately swap counts (the official tie order is
+    arbitrary), so differences are split into tied and untied classes; only the latter are errors.
+    """
+    num_classes = len(train_counts)
+    a, b = ours.class_counts(num_classes), official.class_counts(num_classes)
+    differ = np.flatnonzero(a != b)
+    tie_size = np.bincount(np.asarray(train_counts))[np.asarray(train_counts)]
+    untied = differ[tie_size[differ] == 1]
+    return {
+        "total": int(a.sum()),
+        "official_total": int(b.sum()),
+        "totals_equal": bool(a.sum() == b.sum()),
+        "same_count_profile": bool(np.array_equal(np.sort(a), np.sort(b))),
+        "classes_differing": int(differ.size),
+        "untied_classes_differing": untied.tolist(),
+    }

@@ -14,12 +14,15 @@ import pandas as pd  # noqa: E402
 GROUP_COLORS = {"many": "tab:blue", "medium": "tab:orange", "few": "tab:red"}
 
 
-def class_histogram(class_counts: Sequence[int], title: str):
+def class_histogram(class_counts: Sequence[int], title: str, by_rank: bool = False):
+    """Images per class, coloured by shot group; ``by_rank`` sorts the classes by descending count."""
     counts = np.asarray(class_counts)
+    if by_rank:
+        counts = np.sort(counts)[::-1]
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    colors = ["tab:blue" if c > 100 else "tab:orange" if c >= 20 else "tab:red" for c in counts]
+    colors = np.where(counts > 100, "tab:blue", np.where(counts >= 20, "tab:orange", "tab:red"))
     ax.bar(np.arange(len(counts)), counts, width=1.0, color=colors)
-    ax.set_xlabel("class id")
+    ax.set_xlabel("class rank (most images first)" if by_rank else "class id")
     ax.set_ylabel("training images")
     ax.set_yscale("log")
     ax.set_title(title)
@@ -61,5 +64,62 @@ def expert_accuracy_by_group(by_model: dict[str, dict], title: str):
     ax.set_ylim(0, 1)
     ax.set_title(title)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def fmow_crop_overview(crops_per_category: dict[str, int], multiplier_counts: dict[str, dict[str, int]], title: str):
+    """Left: labelled crops per fMoW category (label order). Right: boxes per context multiplier, per axis."""
+    fig, (ax_cat, ax_mult) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [3, 1]})
+    names = list(crops_per_category)
+    ax_cat.bar(np.arange(len(names)), [crops_per_category[n] for n in names], width=0.8, color="tab:blue")
+    ax_cat.set_xticks(np.arange(len(names)), names, rotation=90, fontsize=6)
+    ax_cat.set_ylabel("labelled crops")
+    ax_cat.set_title(title)
+    bands = sorted({m for counts in multiplier_counts.values() for m in counts}, key=float)
+    x = np.arange(len(bands))
+    for i, (axis, counts) in enumerate(multiplier_counts.items()):
+        ax_mult.bar(x + (i - 0.5) * 0.4, [counts.get(b, 0) for b in bands], 0.4, label=axis)
+    ax_mult.set_xticks(x, bands)
+    ax_mult.set_xlabel("context multiplier")
+    ax_mult.set_ylabel("crops")
+    ax_mult.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def class_pixel_frequencies(names: Sequence[str], pixels: Sequence[int], title: str):
+    """Bars of pixels per segmentation class (log scale); classes without pixels are marked "absent"."""
+    counts = np.asarray(pixels, dtype=np.int64)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.4 * len(counts) + 2), 4))
+    x = np.arange(len(counts))
+    ax.bar(x, np.where(counts > 0, counts, np.nan), color="tab:blue")
+    ax.set_xticks(x, list(names), rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("labelled pixels")
+    if counts.any():
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=0.5)  # bars start below one pixel, so small classes stay visible
+        style = {"rotation": 90, "ha": "center", "va": "bottom", "fontsize": 7, "color": "tab:red"}
+        for i in np.flatnonzero(counts == 0):  # x in data, y in axes units: stays inside the log axis
+            ax.text(i, 0.02, "absent", transform=ax.get_xaxis_transform(), **style)
+    else:
+        ax.text(0.5, 0.5, "no labelled pixels", transform=ax.transAxes, ha="center", va="center")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def long_tail_profiles(counts_by_list: dict[str, Sequence[int]], title: str, ylabel: str = "training samples"):
+    """Samples per class of several long-tailed lists of one dataset (one step line each, log scale)."""
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    for name, counts in counts_by_list.items():
+        counts = np.asarray(counts)
+        ax.step(np.arange(len(counts)), np.where(counts > 0, counts, np.nan), where="mid", label=name)
+    ax.set_xlabel("class id (label)")
+    ax.set_ylabel(ylabel)
+    ax.set_yscale("log")
+    ax.set_title(title)
+    if counts_by_list:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kedro.io.core import Version
+from kedro.io.core import AbstractDataset, Version
 from kedro_datasets._typing import TablePreview
 
-from longtail_lab.data.list_files import LabelList, check_labels, format_list, read_list
+from longtail_lab.data.arrays import DataError
+from longtail_lab.data.list_files import LabelList, ListFolder, check_labels, format_list, read_list
 from longtail_lab.engine.checkpoint import atomic_write_bytes
 from longtail_lab.io._local import LocalVersionedDataset
 
@@ -55,3 +56,44 @@ class ListFileSetDataset(LocalVersionedDataset):
         for name, lst in data.items():
             atomic_write_bytes(tmp / f"{name}.txt", format_list(lst).encode())
         Path(tmp).rename(folder)
+
+
+class ListFolderDataset(AbstractDataset):
+    """Raw input: a dataset folder ``path`` holding the official list files (``<path>/<lists>/*.txt``) and
+    the image root their items are relative to (``<path>/<images>``; either may be an absolute path).
+
+    Loading only reads the text; parsing and validation are the pipeline's job, so that every bad line
+    can be reported at once. ``images: null`` means the images are not available.
+    """
+
+    def __init__(
+        self, *, path: str, lists: str = "lists", images: str | None = "images", metadata: dict | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.lists = self.path / lists
+        self.image_root = self.path / images if images else None
+        self.metadata = metadata
+
+    def load(self) -> ListFolder:
+        if not self.lists.is_dir():
+            raise DataError(f"{self.lists}: list folder does not exist (put the official list files there)")
+        files = sorted(self.lists.glob("*.txt"))
+        if not files:
+            raise DataError(f"{self.lists}: no list files (*.txt) in the folder")
+        texts, sources = {}, {}
+        for file in files:
+            try:
+                texts[file.stem] = file.read_text()
+            except UnicodeDecodeError as error:
+                raise DataError(f"{file}: not a text list file ({error})") from None
+            sources[file.stem] = str(file)
+        return ListFolder(texts, sources, self.image_root)
+
+    def save(self, data) -> None:
+        raise DataError(f"{self.lists}: official list files are raw inputs and are never written")
+
+    def _exists(self) -> bool:
+        return self.lists.is_dir()
+
+    def _describe(self) -> dict:
+        return {"lists": str(self.lists), "image_root": str(self.image_root) if self.image_root else None}

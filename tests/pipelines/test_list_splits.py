@@ -1,0 +1,174 @@
+"""``list_splits`` (imagenet_lt, places_lt, inat18_lt) through real Kedro sessions on generated lists."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from longtail_lab.data.arrays import DataError
+from longtail_lab.data.list_files import read_list
+from longtail_lab.data.long_tail import class_profile
+from longtail_lab.data.long_tail import test_agnostic_counts as agnostic_counts
+from tests.fixtures import make_project_copy
+from tests.list_fixtures import LAYOUTS, NUM_CLASSES, TEST_PER_CLASS, TRAIN_COUNTS, write_all_list_datasets
+from tests.pipelines.conftest import outputs_snapshot, run_pipeline, version_names, versioned
+
+NAMESPACES = tuple(LAYOUTS)
+
+
+@pytest.fixture(scope="module")
+def list_project(tmp_path_factory):
+    project = make_project_copy(tmp_path_factory.mktemp("lists") / "project")
+    write_all_list_datasets(project)
+    run_pipeline(project, "list_splits")
+    return project
+
+
+def _out(project, ns, layer, name):
+    return versioned(project / "data" / layer / ns / name)
+
+
+def _summary(project, ns):
+    return json.loads(_out(project, ns, "08_reporting", "list_summary.json").read_text())
+
+
+@pytest.mark.parametrize("ns", NAMESPACES)
+def test_summary_counts_and_shot_groups(list_project, ns):
+    summary = _summary(list_project, ns)
+    assert summary["num_classes"] == NUM_CLASSES
+    assert summary["train"]["class_counts"] == TRAIN_COUNTS
+    # many > 100, medium 20..100, few < 20
+    assert summary["train"]["shot_group_sizes"] == {"many": 0, "medium": 4, "few": 8}
+    assert summary["lists"]["train"]["total"] == sum(TRAIN_COUNTS)
+    assert summary["check"]["problems"] == 0
+    assert summary["check"]["files_checked"] is True
+    assert summary["check"]["decoded"] is (ns == "imagenet_lt")  # conf/test turns decoding on there
+    png = _out(list_project, ns, "08_reporting", "class_histogram.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("ns", ["imagenet_lt", "places_lt"])
+def test_generated_test_agnostic_lists_follow_the_formula(list_project, ns):
+    folder = _out(list_project, ns, "02_intermediate", "generated_lists")
+    test = read_list(_out(list_project, ns, "02_intermediate", "lists") / "test.txt")
+    train = np.asarray(TRAIN_COUNTS) if ns == "imagenet_lt" else np.sort(TRAIN_COUNTS)[::-1]
+    for name, direction, ratio in [("forward5", "forward", 5), ("backward2", "backward", 2), ("uniform", "uniform", 1)]:
+        lst = read_list(folder / f"{name}.txt", NUM_CLASSES)
+        expected = agnostic_counts(train, ratio, TEST_PER_CLASS, direction)
+        assert lst.class_counts(NUM_CLASSES).tolist() == expected.tolist(), name
+        assert set(lst.items) <= set(test.items)  # drawn from the balanced test list
+        assert len(set(lst.items)) == len(lst)
+
+
+def test_inat_official_factors_are_applied(list_project):
+    folder = _out(list_project, "inat18_lt", "02_intermediate", "generated_lists")
+    assert sorted(p.stem for p in folder.iterdir()) == ["backward2", "backward3", "forward2", "forward3", "uniform"]
+    forward3 = read_list(folder / "forward3.txt", NUM_CLASSES).class_counts(NUM_CLASSES)
+    expected = agnostic_counts(np.asarray(TRAIN_COUNTS), 3, 3, "forward", factor=0.3333)
+    assert forward3.tolist() == expected.tolist()
+
+
+def test_long_tail_generation_from_a_list(list_project):
+    lst = read_list(_out(list_project, "imagenet_lt", "02_intermediate", "generated_lists") / "long_tail.txt")
+    assert lst.class_counts(NUM_CLASSES).tolist() == class_profile("exponential", NUM_CLASSES, 4, 8).tolist()
+    assert lst.labels.tolist() == sorted(lst.labels.tolist())  # grouped class by class, head first
+
+
+def test_places_frequency_remap(list_project):
+    record = json.loads(_out(list_project, "places_lt", "02_intermediate", "class_map.json").read_text())
+    class_map = np.asarray(record["class_map"])
+    assert record["mode"] == "frequency" and record["tie_break"] == "class_id"
+    assert sorted(class_map.tolist()) == list(range(NUM_CLASSES))
+    train = read_list(_out(list_project, "places_lt", "02_intermediate", "lists") / "train.txt")
+    counts = train.class_counts(NUM_CLASSES)
+    assert (np.diff(counts) <= 0).all()  # class 0 is now the most frequent
+    assert counts.tolist() == sorted(TRAIN_COUNTS, reverse=True)
+    # ties (classes 2/3 and 8/9 have equal counts) keep their original order
+    assert class_map[2] < class_map[3] and class_map[8] < class_map[9]
+    identity = json.loads(_out(list_project, "imagenet_lt", "02_intermediate", "class_map.json").read_text())
+    assert identity == {"mode": "none", "class_map": list(range(NUM_CLASSES))}
+
+
+def test_checked_lists_keep_every_line(list_project):
+    folder = _out(list_project, "imagenet_lt", "02_intermediate", "lists")
+    raw = list_project / "data" / "01_raw" / "imagenet_lt" / "lists"
+    for name in ("train", "val", "test"):
+        assert read_list(folder / f"{name}.txt").items == read_list(raw / f"ImageNet_LT_{name}.txt").items
+
+
+def test_each_dataset_runs_alone_and_adds_a_version(list_project):
+    before = outputs_snapshot(list_project)
+    first = version_names(list_project)
+    run_pipeline(list_project, "places_lt")
+    new = version_names(list_project) - first
+    assert len(new) == 1
+    after = outputs_snapshot(list_project)
+    assert all(after[path] == digest for path, digest in before.items())  # nothing overwritten
+    (version,) = new
+    written = {path.split("/")[2] for path in after if version in path}
+    assert written == {"places_lt"}
+
+
+def _broken_project(tmp_path, mutate):
+    project = make_project_copy(tmp_path / "project")
+    write_all_list_datasets(project)
+    mutate(project / "data" / "01_raw" / "places_lt")
+    return project
+
+
+def test_bad_lines_stop_the_run_with_every_problem_and_nothing_written(tmp_path):
+    def mutate(root):
+        path = root / "lists" / "Places_LT_train.txt"
+        lines = path.read_text().splitlines()
+        lines[4] = "train/c00/missing.png 0"
+        lines[9] = lines[9].rsplit(" ", 1)[0] + " 99"
+        path.write_text("\n".join(lines) + "\n")
+
+    project = _broken_project(tmp_path, mutate)
+    with pytest.raises(DataError) as info:
+        run_pipeline(project, "places_lt")
+    message = str(info.value)
+    train_file = project / "data" / "01_raw" / "places_lt" / "lists" / "Places_LT_train.txt"
+    assert message.startswith("2 problem(s)")
+    assert f"{train_file}, line 5: image" in message and "missing.png does not exist" in message
+    assert f"{train_file}, line 10: label 99 is not below the number of classes (12)" in message
+    assert outputs_snapshot(project) == {}
+
+
+def test_non_strict_run_leaves_bad_lines_out_and_reports_them(tmp_path):
+    def mutate(root):
+        path = root / "lists" / "Places_LT_val.txt"
+        path.write_text(path.read_text() + "val/c00/ghost.png 0\nnot-a-line\n")
+
+    project = _broken_project(tmp_path, mutate)
+    run_pipeline(project, "places_lt", {"places_lt": {"check": {"strict": False}}})
+    problems = _out(project, "places_lt", "08_reporting", "list_problems.csv").read_text().splitlines()
+    assert problems[0] == "source,line,problem"
+    assert [row.split(",")[1] for row in problems[1:]] == ["37", "38"]
+    summary = _summary(project, "places_lt")
+    assert summary["check"]["lists"]["val"] | {"file": None} == {
+        "file": None,
+        "lines": 38,
+        "problems": 2,
+        "lines_left_out": 2,
+    }
+    assert summary["lists"]["val"]["total"] == 36
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"lists": {"train": "training"}}, "parameter 'lists.train': no list named 'training'"),
+        ({"class_remap": {"mode": "alphabetical"}}, "class_remap.mode"),
+        ({"generate": {"test_agnostic": {"ratio": [5]}}}, "generate.test_agnostic"),
+        ({"generate": {"test_agnostic": {"factors": {"forward7": 0.1}}}}, "forward7"),
+        ({"check": {"decode": "yes", "speed": 1}}, "check"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(tmp_path, params, fragment):
+    project = _broken_project(tmp_path, lambda root: None)
+    with pytest.raises(DataError, match=fragment):
+        run_pipeline(project, "places_lt", {"places_lt": params})
+    assert not any("places_lt" in path for path in outputs_snapshot(project))
