@@ -1,0 +1,286 @@
+"""Running the fMoW crop rule (``data/fmow.py``) over a whole dataset: a bounded process pool over images,
+progress, and the ``FolderWriter`` that writes crops, PatchDrop CSVs and the metadata/skip tables into one
+versioned folder; plus the summary of such a folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from longtail_lab.data.arrays import DataError
+from longtail_lab.data.fmow import (
+    CATEGORIES_FILE,
+    CATEGORY_ORDERS,
+    CROP_COLUMNS,
+    INDEX_COLUMNS,
+    METADATA_FILE,
+    MULTIPLIER_VALUES,
+    RESIZE_METHODS,
+    RUN_FILE,
+    SKIPPED_FILE,
+    CropOptions,
+    FmowIndex,
+    crop_image,
+    problem_frame,
+)
+from longtail_lab.params import reject_unknown_keys
+
+log = logging.getLogger(__name__)
+
+
+def _crop_chunk(tasks: list[tuple], root: str, out: str, options: CropOptions) -> tuple[list[tuple], list[tuple]]:
+    rows, skips = [], []
+    for task in tasks:
+        r, s = crop_image(task, Path(root), Path(out), options)
+        rows += r
+        skips += s
+    return rows, skips
+
+
+def _run_chunks(chunks: list[list[tuple]], root: Path, out: Path, options: CropOptions, workers: int):
+    """Yield (images, rows, skips) per finished chunk; a process pool when ``workers`` > 1, bounded in flight.
+
+    The pool uses ``forkserver`` (``spawn`` where missing): the parent may hold torch threads and rich's
+    refresh thread, which fork does not copy safely.
+    """
+    if workers <= 1:
+        for chunk in chunks:
+            yield len(chunk), *_crop_chunk(chunk, str(root), str(out), options)
+        return
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])  # workers fork from a server that imported this module once
+    else:
+        context = multiprocessing.get_context("spawn")
+    pending = iter(chunks)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        in_flight = {}
+        while True:
+            while len(in_flight) < 4 * workers and (chunk := next(pending, None)) is not None:
+                in_flight[pool.submit(_crop_chunk, chunk, str(root), str(out), options)] = len(chunk)
+            if not in_flight:
+                return
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield in_flight.pop(future), *future.result()
+
+
+class _Progress:
+    """A rich bar on a terminal, else a log line every ``every_s`` seconds (and at the end)."""
+
+    def __init__(self, total: int, every_s: float = 10.0) -> None:
+        self.total, self.every_s = total, every_s
+        self.images = self.crops = self.skipped = 0
+        self.start = self.last = time.perf_counter()
+        self._bar = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(
+                TextColumn("fmow crops"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
+                TimeRemainingColumn(), console=Console(file=sys.stderr),
+            )  # fmt: skip
+            self._task = self._bar.add_task("crops", total=total, stats="")
+            self._bar.start()
+
+    def stats(self) -> str:
+        rate = self.crops / max(time.perf_counter() - self.start, 1e-9)
+        return f"{self.crops} crops, {self.skipped} skipped, {rate:.0f} crops/s"
+
+    def update(self, images: int, crops: int, skipped: int) -> None:
+        self.images, self.crops, self.skipped = self.images + images, self.crops + crops, self.skipped + skipped
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.images, stats=self.stats())
+        elif time.perf_counter() - self.last >= self.every_s:
+            self.last = time.perf_counter()
+            log.info("fmow crops: %d/%d images, %s", self.images, self.total, self.stats())
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        log.info("fmow crops done: %d/%d images, %s", self.images, self.total, self.stats())
+
+
+# ------------------------------------------------------------------------------------------ writer
+CROP_PARAM_KEYS = {"splits", "target_size", "ratio_quirk", "category_order", "resize", "jpeg_quality", "workers"}
+
+
+@dataclass
+class FmowCropWriter:
+    """A ``FolderWriter``: crops + PatchDrop CSVs + category list + metadata/skip tables in one folder.
+
+    Files: ``images/...`` (the crops), ``<split>.csv`` (no header; label 0-61, absolute crop path under the
+    committed folder), ``categories.csv`` (label,name), ``metadata.csv`` (one row per crop, ``CROP_COLUMNS``),
+    ``skipped.csv`` (every skipped file or box with its reason) and ``crop_run.json`` (settings, counts, speed).
+    """
+
+    index: FmowIndex
+    splits: tuple[str, ...]
+    options: CropOptions
+    category_order: str
+    workers: int = 1
+    chunk_size: int = 0  # images per pool task; 0 = automatic
+
+    def write(self, folder: Path, final: Path) -> None:
+        images = self.index.images[self.index.images["split"].isin(self.splits)]
+        tasks = list(images[INDEX_COLUMNS].itertuples(index=False, name=None))
+        size = self.chunk_size or max(1, min(32, len(tasks) // (8 * max(self.workers, 1)) or 1))
+        chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+        progress = _Progress(len(tasks))
+        crop_rows, skip_rows = [], []
+        try:
+            for n, rows, skips in _run_chunks(chunks, self.index.root, folder, self.options, self.workers):
+                crop_rows += rows
+                skip_rows += skips
+                progress.update(n, len(rows), len(skips))
+        finally:
+            progress.close()
+        elapsed = time.perf_counter() - progress.start
+
+        metadata = pd.DataFrame(crop_rows, columns=CROP_COLUMNS).sort_values(["split", "source_image", "box_id"])
+        problems = self.index.problems[self.index.problems["split"].isin(self.splits)]
+        skipped = pd.concat([problems, problem_frame(skip_rows)], ignore_index=True)
+        skipped = skipped.sort_values(["split", "path", "box_id", "reason"], na_position="first")
+        metadata.to_csv(folder / METADATA_FILE, index=False)
+        skipped.to_csv(folder / SKIPPED_FILE, index=False)
+        names = CATEGORY_ORDERS[self.category_order]
+        pd.DataFrame({"label": range(len(names)), "name": names}).to_csv(folder / CATEGORIES_FILE, index=False)
+        for split in self.splits:
+            rows = metadata[(metadata["split"] == split) & (metadata["label"] >= 0)]
+            paths = [str(final / rel) for rel in rows["crop"]]
+            pd.DataFrame({"label": rows["label"], "path": paths}).to_csv(
+                folder / f"{split}.csv", header=False, index=False
+            )
+            if rows.empty:
+                log.warning("fmow crops: %s.csv has no labelled crops", split)
+        unlabelled = int((metadata["label"] < 0).sum())
+        if unlabelled:  # e.g. the public test set: its records carry no category
+            log.warning("fmow crops: %d crops have no category (label -1 in metadata.csv, not in the CSVs)", unlabelled)
+        info = {
+            "raw_root": str(self.index.root.resolve()),
+            "splits": list(self.splits),
+            "category_order": self.category_order,
+            "target_size": list(self.options.target_size),
+            "ratio_quirk": self.options.ratio_quirk,
+            "resize": self.options.resize,
+            "jpeg_quality": self.options.jpeg_quality,
+            "workers": self.workers,
+            "images_indexed": {s: int((images["split"] == s).sum()) for s in self.splits},
+            "elapsed_s": round(elapsed, 3),
+            "crops_per_s": round(len(metadata) / max(elapsed, 1e-9), 1),
+        }
+        (folder / RUN_FILE).write_text(json.dumps(info, indent=2))
+        if len(skipped):
+            counts = skipped["reason"].value_counts().to_dict()
+            log.warning(
+                "fmow crops: skipped %d files/boxes %s; listed in %s", len(skipped), counts, final / SKIPPED_FILE
+            )
+
+
+def _target_size(value) -> tuple[int, int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    ):
+        raise DataError(f"parameter 'fmow_crops.target_size' must be a positive int or [width, height], got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def plan_crops(index: FmowIndex, params: dict) -> FmowCropWriter:
+    """Check the ``fmow_crops`` parameters against the index and return the writer that does the work."""
+    reject_unknown_keys(params, CROP_PARAM_KEYS, "fmow_crops", DataError)
+    splits = params.get("splits", ["train", "val", "test"])
+    if isinstance(splits, str) or not splits or not all(isinstance(s, str) for s in splits):
+        raise DataError(f"parameter 'fmow_crops.splits' must be a non-empty list of split names, got {splits!r}")
+    missing = [s for s in splits if s not in index.splits]
+    if missing:
+        raise DataError(
+            f"parameter 'fmow_crops.splits': {missing} not found under {index.root} (found: {list(index.splits)})"
+        )
+    order = params.get("category_order", "baseline")
+    if order not in CATEGORY_ORDERS:
+        raise DataError(f"parameter 'fmow_crops.category_order' must be one of {list(CATEGORY_ORDERS)}, got {order!r}")
+    resize = params.get("resize", "cv2_linear")
+    if resize not in RESIZE_METHODS:
+        raise DataError(f"parameter 'fmow_crops.resize' must be one of {list(RESIZE_METHODS)}, got {resize!r}")
+    quality = params.get("jpeg_quality", 95)
+    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
+        raise DataError(f"parameter 'fmow_crops.jpeg_quality' must be an int in 1..100, got {quality!r}")
+    quirk = params.get("ratio_quirk", True)
+    if not isinstance(quirk, bool):
+        raise DataError(f"parameter 'fmow_crops.ratio_quirk' must be true or false, got {quirk!r}")
+    workers = params.get("workers")
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise DataError(f"parameter 'fmow_crops.workers' must be a positive int or null, got {workers!r}")
+    names = CATEGORY_ORDERS[order]
+    options = CropOptions(
+        labels={name: i for i, name in enumerate(names)},
+        target_size=_target_size(params.get("target_size", 224)),
+        ratio_quirk=quirk,
+        resize=resize,
+        jpeg_quality=quality,
+    )
+    return FmowCropWriter(index, tuple(splits), options, order, workers)
+
+
+# ----------------------------------------------------------------------------------------- summary
+def summarise_crop_folder(folder: str | Path, examples: int = 10) -> dict:
+    """Counts of a written crop folder, from its tables: per split (crops, CSV rows, unlabelled crops,
+    skips by reason), crops per category, multiplier bands, speed, and example paths of each skip reason.
+    ``skipped_files`` are whole images/records (no box id), ``skipped_boxes`` single boxes."""
+    folder = Path(folder)
+    metadata = pd.read_csv(folder / METADATA_FILE, keep_default_na=False)
+    skipped = pd.read_csv(folder / SKIPPED_FILE, keep_default_na=False, dtype={"box_id": str})
+    info = json.loads((folder / RUN_FILE).read_text())
+    names = pd.read_csv(folder / CATEGORIES_FILE)["name"].tolist()
+    per_split = {}
+    for split in info["splits"]:
+        crops = metadata[metadata["split"] == split]
+        skips = skipped[skipped["split"] == split]
+        per_split[split] = {
+            "images_indexed": info["images_indexed"].get(split, 0),
+            "images_with_crops": int(crops["source_image"].nunique()),
+            "crops": len(crops),
+            "csv_rows": int((crops["label"] >= 0).sum()),
+            "unlabelled_crops": int((crops["label"] < 0).sum()),
+            "skipped": len(skips),
+            "skipped_by_reason": {str(k): int(v) for k, v in skips["reason"].value_counts().sort_index().items()},
+        }
+    labelled = metadata[metadata["label"] >= 0]
+    per_category = labelled["label"].value_counts()
+    return {
+        **{k: info[k] for k in ("raw_root", "category_order", "ratio_quirk", "resize", "target_size", "workers")},
+        "crop_folder": str(folder.resolve()),
+        "crops": len(metadata),
+        "skipped": len(skipped),
+        "skipped_files": int((skipped["box_id"] == "").sum()),
+        "skipped_boxes": int((skipped["box_id"] != "").sum()),
+        "skipped_table": str((folder / SKIPPED_FILE).resolve()),
+        "skipped_by_reason": {str(k): int(v) for k, v in skipped["reason"].value_counts().sort_index().items()},
+        "skipped_examples": {
+            str(reason): rows["path"].head(examples).tolist() for reason, rows in skipped.groupby("reason", sort=True)
+        },
+        "splits": per_split,
+        "crops_per_category": {name: int(per_category.get(i, 0)) for i, name in enumerate(names)},
+        "multiplier_counts": {
+            axis: {f"{m:g}": int((metadata[f"mult_{axis[0]}"] == m).sum()) for m in sorted(MULTIPLIER_VALUES)}
+            for axis in ("width", "height")
+        },
+        "elapsed_s": info["elapsed_s"],
+        "crops_per_s": info["crops_per_s"],
+    }
