@@ -52,6 +52,6 @@ def make_project_copy(dest: Path) -> Path:
     (dest / "conf" / "local").mkdir()
     (dest / "src").mkdir()  # bootstrap_project wants the source folder; the package itself is installed
     shutil.copy(PROJECT_ROOT / "pyproject.toml", dest / "pyproject.toml")
-    for layer in ("01_raw", "02_intermediate", "06_models", "07_model_output", "08_reporting"):
+    for layer in ("01_raw", "02_intermediate", "03_primary", "06_models", "07_model_output", "08_reporting"):
         (dest / "data" / layer).mkdir(parents=True)
     return dest

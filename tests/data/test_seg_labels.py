@@ -27,7 +27,7 @@ from longtail_lab.data.seg_labels import (
 )
 from longtail_lab.data.seg_layouts import decode_label, discover
 from tests.fixtures import SHARED_DATA
-from tests.seg_fixtures import png16_bytes
+from tests.seg_fixtures import SYNTHIA_TO_TRAIN, png16_bytes
 
 # The official cityscapesScripts table, written out by hand: id -> (name, trainId as evaluated; 255 = ignore).
 OFFICIAL = {
@@ -40,43 +40,10 @@ OFFICIAL = {
     28: ("bus", 15), 29: ("caravan", 255), 30: ("trailer", 255), 31: ("train", 16), 32: ("motorcycle", 17),
     33: ("bicycle", 18),
 }  # fmt: skip
-SYNTHIA_19 = {
-    3: 0,
-    4: 1,
-    2: 2,
-    21: 3,
-    5: 4,
-    7: 5,
-    15: 6,
-    9: 7,
-    6: 8,
-    1: 10,
-    10: 11,
-    17: 12,
-    8: 13,
-    19: 15,
-    12: 17,
-    11: 18,
-}
 # RIPU/STAL compact SYNTHIA indexing (segmentation_stal.md C.3)
-STAL_COMPACT = {
-    3: 0,
-    4: 1,
-    2: 2,
-    21: 3,
-    5: 4,
-    7: 5,
-    15: 6,
-    9: 7,
-    6: 8,
-    1: 9,
-    10: 10,
-    17: 11,
-    8: 12,
-    19: 13,
-    12: 14,
-    11: 15,
-}
+STAL_COMPACT = {3: 0, 4: 1, 2: 2, 21: 3, 5: 4, 7: 5, 15: 6, 9: 7,
+    6: 8, 1: 9, 10: 10, 17: 11, 8: 12, 19: 13, 12: 14, 11: 15,
+}  # fmt: skip
 CITYSCAPES_SAMPLE = SHARED_DATA / "samples" / "cityscapes"
 FRAME = "frankfurt_000000_000294"
 
@@ -122,7 +89,7 @@ def test_synthia_ids_to_19_trainids():
     ids = np.arange(23, dtype=np.uint16)[None]
     mapped, unknown = map_ids(ids, lut, known, "error", "s.png")
     assert unknown == {}
-    assert mapped[0].tolist() == [SYNTHIA_19.get(i, 255) for i in range(23)]
+    assert mapped[0].tolist() == [SYNTHIA_TO_TRAIN.get(i, 255) for i in range(23)]
     # terrain, truck, train are never produced from SYNTHIA
     assert not {9, 14, 16} & set(mapped.ravel().tolist())
     # 16-bit values beyond the SYNTHIA ids are unknown; in to_ignore mode they become 255
@@ -142,7 +109,7 @@ def test_synthia_16_and_13_class_protocols():
         lut, known = source_lut("synthia", space)
         mapped, _ = map_ids(ids, lut, known, "error", "s.png")
         for raw in range(23):
-            name = TRAINID19_NAMES[SYNTHIA_19[raw]] if raw in SYNTHIA_19 else None
+            name = TRAINID19_NAMES[SYNTHIA_TO_TRAIN[raw]] if raw in SYNTHIA_TO_TRAIN else None
             expected = names.index(name) if name in names else 255
             assert mapped[0, raw] == expected, (space, raw)
 

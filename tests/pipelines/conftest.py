@@ -21,7 +21,7 @@ AGNOSTIC = {
     "backward2": ("backward", 2),
 }
 
-OUTPUT_LAYERS = ("02_intermediate", "06_models", "07_model_output", "08_reporting")
+OUTPUT_LAYERS = ("02_intermediate", "03_primary", "06_models", "07_model_output", "08_reporting")
 
 
 def new_project(root: Path, cifar10: bool = False) -> Path:
