@@ -38,7 +38,10 @@ def _latin1_encode(obj, encoding="latin1"):
 
 
 def _allowed_globals() -> dict[tuple[str, str], object]:
-    from numpy._core import multiarray, numeric
+    try:  # numpy 2
+        from numpy._core import multiarray, numeric
+    except ImportError:  # numpy 1.26 (pyproject allows it)
+        from numpy.core import multiarray, numeric
 
     allowed: dict[tuple[str, str], object] = {
         ("numpy", "ndarray"): np.ndarray,
