@@ -172,3 +172,13 @@ def test_bad_parameters_name_the_parameter(tmp_path, params, fragment):
     with pytest.raises(DataError, match=fragment):
         run_pipeline(project, "places_lt", {"places_lt": params})
     assert not any("places_lt" in path for path in outputs_snapshot(project))
+
+
+def test_two_files_with_one_short_name_are_an_error():
+    from longtail_lab.data.list_files import ListFolder
+    from longtail_lab.pipelines.list_splits.nodes import check_lists, resolve_list_config
+
+    raw = ListFolder({"Places_LT_train": "a.png 0\n", "train": "b.png 0\n"}, {"Places_LT_train": "x", "train": "y"})
+    config = resolve_list_config({"prefix": "Places_LT_", "num_classes": 2, "train": "train"}, {"files": False}, {}, {})
+    with pytest.raises(DataError, match=r"\['Places_LT_train', 'train'\] get the same name"):
+        check_lists(raw, config)

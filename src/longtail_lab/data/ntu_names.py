@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from longtail_lab.data.arrays import DataError
+from longtail_lab.data.list_files import LabelList
 from longtail_lab.data.long_tail import class_profile, select_per_class
 
 DATASETS = ("ntu", "nwucla")
@@ -94,24 +95,17 @@ def _check_dataset(dataset: str) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class SampleNames:
-    """An ordered list of sample names with their labels and where they came from."""
+class SampleNames(LabelList):
+    """A ``LabelList`` whose items are sample names (labels derived from the names), with the dataset the
+    names belong to and where they came from."""
 
-    names: tuple[str, ...]
-    labels: np.ndarray  # int64 [N]
     dataset: str = "ntu"
     source: str = "<names>"
-    line_numbers: tuple[int, ...] = ()  # 1-based line of each name in ``source``, if parsed
     file_sha256: str | None = None  # sha256 of the file bytes, if read from a file
 
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def line_of(self, position: int) -> int:
-        return self.line_numbers[position] if self.line_numbers else position + 1
-
-    def class_counts(self, num_classes: int) -> np.ndarray:
-        return np.bincount(self.labels, minlength=num_classes)
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.items
 
     def text(self) -> str:
         return format_names(self.names)
@@ -125,8 +119,8 @@ class SampleNames:
         return SampleNames(
             tuple(self.names[i] for i in indices.tolist()),
             self.labels[indices],
-            self.dataset,
-            source or self.source,
+            dataset=self.dataset,
+            source=source or self.source,
         )
 
 
@@ -148,7 +142,7 @@ def parse_names(text: str, dataset: str = "ntu", source: str = "<names>", num_cl
     labels = _ntu_labels_fast(names) if dataset == "ntu" else None
     if labels is None:
         labels = _labels_per_line(names, lines, dataset, source)
-    parsed = SampleNames(tuple(names), labels, dataset, source, tuple(lines))
+    parsed = SampleNames(tuple(names), labels, tuple(lines), dataset=dataset, source=source)
     if num_classes is not None:
         check_num_classes(parsed, num_classes)
     return parsed
@@ -202,7 +196,12 @@ def read_names(path: str | Path, dataset: str = "ntu", num_classes: int | None =
         raise DataError(f"{path}, line {line}: not an ASCII sample-name list") from None
     parsed = parse_names(text, dataset, str(path), num_classes)
     return SampleNames(
-        parsed.names, parsed.labels, dataset, str(path), parsed.line_numbers, hashlib.sha256(data).hexdigest()
+        parsed.names,
+        parsed.labels,
+        parsed.line_numbers,
+        dataset=dataset,
+        source=str(path),
+        file_sha256=hashlib.sha256(data).hexdigest(),
     )
 
 
@@ -238,10 +237,10 @@ def filter_views(names: SampleNames, views) -> tuple[SampleNames, int]:
     kept = SampleNames(
         tuple(n for n, k in zip(names.names, keep.tolist(), strict=True) if k),
         names.labels[keep],
-        names.dataset,
-        names.source,
         tuple(line for line, k in zip(names.line_numbers, keep.tolist(), strict=False) if k),
-        names.file_sha256,
+        dataset=names.dataset,
+        source=names.source,
+        file_sha256=names.file_sha256,
     )
     return kept, int((~keep).sum())
 

@@ -138,6 +138,9 @@ def check_lists(raw: ListFolder, config: dict) -> tuple[dict[str, LabelList], pd
             "the checks off with --params=<namespace>.check.files=false"
         )
     names = {stem: stem[len(prefix) :] if prefix and stem.startswith(prefix) else stem for stem in raw.texts}
+    if len(set(names.values())) < len(names):
+        clash = sorted(stem for stem in names if list(names.values()).count(names[stem]) > 1)
+        raise DataError(f"list files {clash} get the same name once the prefix {prefix!r} is dropped; remove one")
     for parameter, name in _referenced_lists(config).items():
         if name not in names.values():
             raise DataError(
