@@ -93,7 +93,7 @@ def test_table_is_in_sade_order_and_matches_the_metrics(executed):
         assert table.loc[name, "top1_aggregated"] == pytest.approx(metrics["test_agnostic_aggregated"][name])
         weights = table.loc[name, ["weight_expert1", "weight_expert2", "weight_expert3"]].tolist()
         assert weights == pytest.approx(metrics["expert_weights"][name])
-        assert sum(weights) == pytest.approx(1.0, abs=1e-5)
+        assert sum(weights) == pytest.approx(1.0, abs=1e-3)  # reports hold 4 significant digits
 
 
 def test_sade_position_orders_the_full_benchmark_too(executed):

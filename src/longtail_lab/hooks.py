@@ -1,16 +1,102 @@
-"""Kedro hooks: one log line per finished node with its wall time."""
+"""Kedro hooks: what every run knows about itself, overrides that would be silently ignored, node timings."""
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
+from collections.abc import Mapping
 
 from kedro.framework.hooks import hook_impl
 
+import longtail_lab
+from longtail_lab.params import ParameterError
+
 log = logging.getLogger(__name__)
+
+# Runtime parameters that are not part of a pipeline's block: the catalog reads them (``${runtime_params:...}``).
+CATALOG_SWITCHES = {"download_raw": "download missing CIFAR pickles through torchvision (true/false)"}
+
+
+def _dotted(params: Mapping, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in params.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        out += _dotted(value, name) if isinstance(value, Mapping) and value else [name]
+    return out
+
+
+def parameter_blocks(pipeline) -> set[str]:
+    """The top-level parameter blocks a pipeline reads (``params:cifar_lt_rl.train`` -> ``cifar_lt_rl``)."""
+    return {name.split(":", 1)[1].split(".", 1)[0] for name in pipeline.inputs() if name.startswith("params:")}
+
+
+def check_runtime_params(runtime_params: Mapping | None, blocks: set[str]) -> None:
+    """Refuse ``--params`` keys that no node of this run would read (a typo in the namespace, or a block of
+    another pipeline): otherwise the run would go ahead with the defaults."""
+    problems = []
+    for key in _dotted(runtime_params or {}):
+        top = key.split(".", 1)[0]
+        if top in blocks or top in CATALOG_SWITCHES:
+            continue
+        close = difflib.get_close_matches(top, sorted(blocks), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        problems.append(
+            (
+                key,
+                f"(from --params) is not read by this run{hint}; its parameter blocks are "
+                f"{', '.join(sorted(blocks)) or '(none)'} and the catalog switches {', '.join(CATALOG_SWITCHES)}",
+            )
+        )
+    if problems:
+        raise ParameterError(problems)
+
+
+def run_info(run_params: Mapping) -> dict:
+    """Environment, run id, pipelines and overrides of a run: recorded in its run configuration and metrics."""
+    import torch  # here, not at import: settings import this module for every kedro command
+
+    return {
+        "run_id": run_params.get("run_id"),
+        "env": run_params.get("env"),
+        "pipelines": list(run_params.get("pipeline_names") or ["__default__"]),
+        "runtime_params": dict(run_params.get("runtime_params") or {}),
+        "versions": {
+            "longtail_lab": longtail_lab.__version__,
+            "kedro": run_params.get("kedro_version"),
+            "torch": torch.__version__,
+        },
+    }
+
+
+def check_all_blocks(pipeline, catalog) -> None:
+    """Run every parameter-check node of the run once, now: a run of several namespaces or pipelines then
+    stops before *any* of them writes its run configuration. One error lists the problems of every block."""
+    problems = []
+    for node in pipeline.nodes:
+        if getattr(node.func, "checks_parameters", False):
+            try:
+                node.func(*(catalog.load(name) for name in node.inputs))
+            except ParameterError as exc:
+                problems += exc.problems
+    if problems:
+        raise ParameterError(problems)
+
+
+class RunInfoHooks:
+    """Before any node: refuse overrides nobody reads, put ``run_info`` into the catalog (every pipeline's
+    parameter-check node records it in the run configuration) and check every parameter block of the run."""
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
+        check_runtime_params(run_params.get("runtime_params"), parameter_blocks(pipeline))
+        catalog["run_info"] = run_info(run_params)
+        check_all_blocks(pipeline, catalog)
 
 
 class NodeTimingHooks:
+    """One log line per finished node with its wall time."""
+
     def __init__(self) -> None:
         self._started: dict[str, float] = {}
         self._total = 0

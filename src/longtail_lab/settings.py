@@ -1,10 +1,12 @@
 """Kedro project settings (wiring only)."""
 
+import warnings
+
 from kedro.config import OmegaConfigLoader
 
-from longtail_lab.hooks import NodeTimingHooks
+from longtail_lab.hooks import NodeTimingHooks, RunInfoHooks
 
-HOOKS = (NodeTimingHooks(),)
+HOOKS = (RunInfoHooks(), NodeTimingHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -13,3 +15,7 @@ CONFIG_LOADER_ARGS = {
     # Deep-merge an environment (e.g. conf/test) over conf/base instead of replacing whole top-level keys.
     "merge_strategy": {"parameters": "soft"},
 }
+
+# Kedro 1.7's config loader registers its resolvers with an API that omegaconf 2.4 deprecates: every command
+# printed this warning (about 36 lines) once per loader. Kedro imports this module before it builds a loader.
+warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)

@@ -113,7 +113,7 @@ def places_project(tmp_path_factory):
 
 def test_places_lt_session_on_the_official_lists(places_project):
     summary = json.loads(
-        versioned(places_project / "data" / "08_reporting" / "places_lt" / "list_summary.json").read_text()
+        versioned(places_project / "data" / "test_env" / "08_reporting" / "places_lt" / "list_summary.json").read_text()
     )
     assert summary["num_classes"] == 365  # the runtime parameters restore the real size
     assert summary["train"]["shot_group_sizes"] == {"many": 131, "medium": 163, "few": 71}

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from longtail_lab.engine.config import TrainConfig
+from longtail_lab.params import ParameterError
 from longtail_lab.engine.schedule import build_optimizer, build_scheduler, lr_factor
 
 
@@ -71,7 +72,9 @@ def test_scheduler_steps_the_optimizer_lr_per_epoch():
 
 
 def test_train_config_from_params_reads_values():
-    cfg = TrainConfig.from_params({"epochs": 3, "lr": 0.05, "milestones": [2, 3], "schedule": "cosine"})
+    cfg = TrainConfig.from_params(
+        {"epochs": 3, "lr": 0.05, "milestones": [2, 3], "schedule": "cosine", "warmup_epochs": 1}
+    )
     assert cfg.epochs == 3
     assert cfg.lr == 0.05
     assert cfg.milestones == (2, 3)
@@ -92,8 +95,40 @@ def test_train_config_unknown_key_uses_the_prefix():
 
 @pytest.mark.parametrize("key", ["epochs", "batch_size"])
 def test_train_config_rejects_zero(key):
-    with pytest.raises(ValueError, match=rf"'train\.{key}' must be >= 1"):
-        TrainConfig.from_params({key: 0})
+    with pytest.raises(ValueError, match=rf"'train\.{key}' must be an integer >= 1, got 0"):
+        TrainConfig.from_params({key: 0, "warmup_epochs": 0, "milestones": []})
+
+
+def test_fractional_milestones_follow_the_number_of_epochs():
+    for epochs, expected in ((400, (200, 320, 360)), (30, (15, 24, 27)), (10, (5, 8, 9))):
+        cfg = TrainConfig.from_params({"epochs": epochs, "milestones": [0.5, 0.8, 0.9], "warmup_epochs": 1})
+        assert cfg.milestones == expected and cfg.to_dict()["milestones"] == list(expected)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"epochs": "three"}, r"'train.epochs' must be an integer >= 1, got 'three'"),
+        ({"lr": -1}, r"'train.lr' must be a finite number > 0, got -1"),
+        ({"lr": float("nan")}, r"'train.lr' must be a finite number > 0, got nan"),
+        ({"seed": -1}, r"'train.seed' must be an integer >= 0 and <= 4294967295, got -1"),
+        ({"num_threads": 0}, r"'train.num_threads' must be an integer >= 1 or one of 'auto', got 0"),
+        ({"schedule": "step"}, r"'train.schedule' must be one of 'multistep', 'cosine', 'constant', got 'step'"),
+        ({"milestones": "abc"}, r"'train.milestones' must be a list of integers or finite numbers, each > 0"),
+        ({"epochs": 30, "milestones": [160, 180]}, r"'train.milestones' must fall inside the 30-epoch run"),
+        ({"epochs": 4, "milestones": [1]}, r"'train.warmup_epochs' = 5 does not fit a 4-epoch run"),
+    ],
+)
+def test_train_config_names_each_bad_key_and_what_is_allowed(params, message):
+    with pytest.raises(ParameterError, match=message):
+        TrainConfig.from_params(params)
+
+
+def test_lr_alone_is_reported_not_with_the_warmup():
+    """One message per bad key: a bad lr does not drag warmup_epochs into the message."""
+    with pytest.raises(ParameterError) as info:
+        TrainConfig.from_params({"lr": -1})
+    assert [key for key, _ in info.value.problems] == ["train.lr"]
 
 
 def test_train_config_rejects_non_positive_lr():

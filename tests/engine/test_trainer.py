@@ -33,6 +33,8 @@ def train_arrays():
 
 
 def make_cfg(**overrides) -> TrainConfig:
+    """The checked 3-epoch configuration with ``overrides`` applied afterwards: shorter runs (``epochs=1``) are the
+    first epochs of the same schedule, as an interrupted run would be."""
     values = {
         "epochs": 3,
         "batch_size": 48,
@@ -43,7 +45,7 @@ def make_cfg(**overrides) -> TrainConfig:
         "progress": False,
         "log_every": 2,
     }
-    return TrainConfig.from_params({**values, **overrides})
+    return dataclasses.replace(TrainConfig.from_params(values), **overrides)
 
 
 def signature(num_classes=NUM_CLASSES, name="resnet32"):

@@ -46,15 +46,18 @@ def test_review_loss_is_the_mean_kl_over_correct_stored_predictions_by_hand():
     teacher = torch.tensor([[2.0, 0.0, 1.0], [0.0, 1.0, 3.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     targets = torch.tensor([0, 1, 0, 2])  # row 1's stored prediction (class 2) is wrong -> excluded
     valid = torch.tensor([True, True, True, False])  # row 3 has no stored prediction -> excluded
-    loss, keep = review_loss(student, teacher, targets, valid, temperature=2.0)
+    loss, keep, rows = review_loss(student, teacher, targets, valid, temperature=2.0)
     assert keep.tolist() == [True, False, True, False]
+    assert rows[0].item() == pytest.approx(_kl(teacher[0].tolist(), student[0].tolist(), 2), rel=1e-5)
     expected = (_kl(teacher[0].tolist(), student[0].tolist(), 2) + _kl(teacher[2].tolist(), student[2].tolist(), 2)) / 2
     assert loss.item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_review_loss_with_no_kept_row_is_zero_with_zero_gradient():
     student = torch.randn(3, 4, requires_grad=True)
-    loss, keep = review_loss(student, torch.randn(3, 4), torch.tensor([0, 1, 2]), torch.zeros(3, dtype=torch.bool), 2.0)
+    loss, keep, _ = review_loss(
+        student, torch.randn(3, 4), torch.tensor([0, 1, 2]), torch.zeros(3, dtype=torch.bool), 2.0
+    )
     loss.backward()
     assert loss.item() == 0.0 and not keep.any()
     assert torch.equal(student.grad, torch.zeros(3, 4))
@@ -138,7 +141,7 @@ def _objective(**opts):
 
 def test_memory_is_written_and_review_starts_in_the_second_epoch_by_default():
     torch.manual_seed(0)
-    model, obj, ctx = TinyModel(), _objective(), StepContext()
+    model, obj, ctx = TinyModel(), _objective(batch_class_temperature=False), StepContext()
     x, y, idx = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2]), torch.arange(6)
     loss, logits = obj.loss(model, x, y, idx, epoch=0)
     assert obj._parts[1].item() == 0.0  # nothing stored yet: no review term
@@ -155,9 +158,10 @@ def test_memory_is_written_and_review_starts_in_the_second_epoch_by_default():
     assert torch.allclose(prev[:, 0] - logits.detach()[:, 0], torch.full((6,), 5.0), atol=1e-5)
 
 
-def test_official_quirks_keep_class_zero_samples_in_epoch_one_and_divide_by_batch_counts():
+def test_released_review_keeps_class_zero_samples_in_epoch_one_and_divides_by_batch_counts():
+    """Both released-code options on: the epoch-1 all-zero memory and the per-batch class-count temperature."""
     torch.manual_seed(0)
-    model, obj = TinyModel(), _objective(official_quirks=True)
+    model, obj = TinyModel(), _objective(first_epoch_zero_memory=True, batch_class_temperature=True)
     x, y, idx = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 0, 2]), torch.arange(6)
     obj.loss(model, x, y, idx, epoch=0)
     stats_kept = obj._stats[1].item()
@@ -168,6 +172,46 @@ def test_official_quirks_keep_class_zero_samples_in_epoch_one_and_divide_by_batc
     # and the epoch-1 review pulls them towards uniform: KL(uniform || softmax(z / n / T)) on those rows
     expected = sum(_kl([0.0] * 3, (logits[i] / counts[i]).tolist(), 2.0) for i in (0, 3, 4)) / 3
     assert obj._parts[1].item() == pytest.approx(4.0 * expected, rel=1e-4)
+
+
+def test_the_class_count_temperature_is_on_by_default_and_independent_of_the_epoch_one_option():
+    torch.manual_seed(0)
+    x, y, idx = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 0, 2]), torch.arange(6)
+    counts = torch.tensor([3.0, 1.0, 2.0, 3.0, 3.0, 2.0])[:, None]
+    model = TinyModel()
+    logits = model(x).detach()
+    default = _objective()
+    assert default.options.batch_class_temperature and not default.options.first_epoch_zero_memory
+    default.loss(model, x, y, idx, epoch=0)
+    assert torch.allclose(default.memory, logits / counts, atol=1e-6)  # stored divided...
+    assert default._stats[1].item() == 0  # ...but nothing reviewed in epoch 1 (no stored prediction)
+    zero_memory_only = _objective(first_epoch_zero_memory=True, batch_class_temperature=False)
+    zero_memory_only.loss(model, x, y, idx, epoch=0)
+    assert zero_memory_only._stats[1].item() == 3 and torch.allclose(zero_memory_only.memory, logits, atol=1e-6)
+
+
+def test_review_diagnostics_by_shot_group():
+    """review_kept / review_loss per many / medium / few class, from the training counts."""
+    torch.manual_seed(0)
+    model = TinyModel()
+    obj = ReflectiveObjective(
+        CrossEntropy(), 6, 3, ReflectiveOptions(batch_class_temperature=False), class_counts=[150, 50, 5]
+    )
+    x, y, idx = torch.randn(6, 4), torch.tensor([0, 0, 1, 1, 2, 2]), torch.arange(6)
+    obj.loss(model, x, y, idx, epoch=0)
+    obj.on_epoch_end(0, StepContext())
+    obj.epoch_metrics()
+    with torch.no_grad():  # the stored predictions were the logits; make them say "class 0" for every sample
+        obj.memory.copy_(torch.tensor([[9.0, 0.0, 0.0]]).expand(6, 3))
+    obj.loss(model, x, y, idx, epoch=1)
+    stats = obj.epoch_metrics()
+    assert (stats["review_kept_many"], stats["review_kept_medium"], stats["review_kept_few"]) == (1.0, 0.0, 0.0)
+    assert stats["review_kept"] == pytest.approx(2 / 6)
+    assert stats["review_loss_many"] > 0 and math.isnan(stats["review_loss_medium"]) and math.isnan(
+        stats["review_loss_few"]
+    )
+    # the group's loss is the mean weighted KL of its kept rows; here every kept row is a many-shot one
+    assert stats["review_loss"] == pytest.approx(stats["review_loss_many"], rel=1e-5)
 
 
 def test_backward_writes_the_projected_gradient():
@@ -205,10 +249,14 @@ def test_state_round_trip_restores_memory_and_similarity():
 
 
 def test_options_errors_name_the_parameter():
-    with pytest.raises(ValueError, match=r"reflective_learning.temprature' is unknown"):
+    with pytest.raises(ValueError, match=r"reflective_learning.temprature' is unknown \(did you mean 'temperature'"):
         ReflectiveOptions.from_params({"temprature": 2})
-    with pytest.raises(ValueError, match=r"reflective_learning.alpha' must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"reflective_learning.alpha' must be a finite number >= 0 and <= 1, got 2"):
         ReflectiveOptions.from_params({"alpha": 2})
+    with pytest.raises(ValueError, match=r"'cifar_lt_rl.reflective_learning.correction' needs review: true"):
+        ReflectiveOptions.from_params({"review": False}, "cifar_lt_rl.reflective_learning")
+    with pytest.raises(ValueError, match=r"'reflective_learning.official_quirks' is unknown; known keys: .*batch_class"):
+        ReflectiveOptions.from_params({"official_quirks": True})
     with pytest.raises(ValueError, match="correction' needs 'review'"):
         ReflectiveObjective(CrossEntropy(), 6, 3, ReflectiveOptions(review=False))
 
@@ -235,15 +283,15 @@ class InterruptedReflective(ReflectiveObjective):
         return super().loss(model, images, targets, indices, epoch)
 
 
-@pytest.mark.parametrize("quirks", [False, True], ids=["default", "official_quirks"])
-def test_interrupted_reflective_run_resumes_to_the_same_weights_and_memory(tmp_path, quirks):
+@pytest.mark.parametrize("released", [False, True], ids=["default", "released_review"])
+def test_interrupted_reflective_run_resumes_to_the_same_weights_and_memory(tmp_path, released):
     train, _ = tiny_cifar(10, train_per_class=12, test_per_class=1, seed=5)
     cfg = TrainConfig.from_params(
         {"epochs": 3, "batch_size": 40, "warmup_epochs": 1, "milestones": [2], "accelerator": "cpu", "progress": False}
     )
     make = partial(build_model, "resnet32", 10, widths=(4, 8, 8))
     sig = model_signature("resnet32", 10, widths=[4, 8, 8])
-    opts = ReflectiveOptions(official_quirks=quirks)
+    opts = ReflectiveOptions(first_epoch_zero_memory=released)
 
     def objective(cls=ReflectiveObjective):
         return cls(BalancedSoftmax(train.class_counts()), len(train), 10, opts)

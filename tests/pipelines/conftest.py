@@ -46,7 +46,7 @@ def outputs_snapshot(project: Path) -> dict[str, str]:
     """sha256 of every file the pipelines may write (everything under data/ but the raw layer)."""
     out = {}
     for layer in OUTPUT_LAYERS:
-        for path in sorted((project / "data" / layer).rglob("*")):
+        for path in sorted((project / "data" / "test_env" / layer).rglob("*")):
             if path.is_file():
                 out[str(path.relative_to(project))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
@@ -56,7 +56,7 @@ def version_names(project: Path) -> set[str]:
     """Timestamps of all version folders of versioned outputs (``<path>/<timestamp>/<file>``)."""
     names = set()
     for layer in OUTPUT_LAYERS:
-        for path in (project / "data" / layer).rglob("*"):
+        for path in (project / "data" / "test_env" / layer).rglob("*"):
             if path.is_dir() and (path / path.parent.name).exists():
                 names.add(path.name)
     return names

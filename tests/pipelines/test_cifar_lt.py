@@ -31,7 +31,11 @@ VERSIONED = {
     "per_class_accuracy": "08_reporting/{ns}/per_class_accuracy.csv",
     "test_agnostic_accuracy": "08_reporting/{ns}/test_agnostic_accuracy.csv",
     "accuracy_vs_frequency": "08_reporting/{ns}/accuracy_vs_frequency.png",
+    "test_agnostic_plot": "08_reporting/{ns}/test_agnostic_accuracy.png",
+    "training_curves": "08_reporting/{ns}/training_curves.png",
+    "run_config": "02_intermediate/{ns}/run_config.json",
 }
+SADE_ORDER = ["forward5", "forward2", "uniform", "backward2", "backward5"]  # conf/test ratios [5, 2]
 
 
 @dataclass
@@ -44,7 +48,7 @@ class Runs:
     after_second: dict
 
     def out(self, name: str, version: str) -> Path:
-        return versioned(self.project / "data" / VERSIONED[name].format(ns=NS), version)
+        return versioned(self.project / "data" / "test_env" / VERSIONED[name].format(ns=NS), version)
 
     def metrics(self, version: str) -> dict:
         return json.loads(self.out("metrics", version).read_text())
@@ -73,7 +77,7 @@ def _lines(path: Path) -> list[str]:
 
 def test_every_output_is_written_once_per_run(runs):
     for name, pattern in VERSIONED.items():
-        folder = runs.project / "data" / pattern.format(ns=NS)
+        folder = runs.project / "data" / "test_env" / pattern.format(ns=NS)
         assert sorted(p.name for p in folder.iterdir()) == sorted([runs.first, runs.second, runs.balanced]), name
     assert runs.first < runs.second < runs.balanced
 
@@ -120,12 +124,26 @@ def test_metrics_and_tables(runs):
     assert (metrics["many_classes"], metrics["medium_classes"], metrics["few_classes"]) == (0, 1, 99)
     assert metrics["dataset"] == "cifar100"
     assert metrics["imbalance_ratio"] == 10
+    # where the result comes from: the environment, the split's settings and content, the run
+    assert metrics["kedro_env"] == "test"
+    assert metrics["split"] == {
+        "profile": "exponential",
+        "imbalance_ratio": 10,
+        "n_max": 20,
+        "seed": 0,
+        "total": 737,
+        "content_sha256": json.loads(runs.out("split_summary", runs.first).read_text())["content_sha256"],
+    }
+    assert metrics["test_agnostic_settings"] == {"ratios": [5, 2], "n_max": 10, "seed": 0}
+    assert metrics["run"]["run_id"] == runs.first and metrics["run"]["pipelines"] == ["cifar_lt"]
+    assert metrics["loss"] == "ce"
     assert metrics["train"]["epochs"] == EPOCHS
     assert metrics["train"]["resumed_from_epoch"] == 0
 
     agnostic = pd.read_csv(runs.out("test_agnostic_accuracy", runs.first))
-    assert sorted(metrics["test_agnostic"]) == sorted(AGNOSTIC)
-    assert sorted(agnostic["distribution"]) == sorted(AGNOSTIC)
+    # head-heavy to tail-heavy, in the JSON and the CSV alike (not alphabetical)
+    assert list(metrics["test_agnostic"]) == SADE_ORDER
+    assert list(agnostic["distribution"]) == SADE_ORDER
     for row in agnostic.itertuples():
         assert metrics["test_agnostic"][row.distribution] == pytest.approx(row.top1)
         direction, ratio = AGNOSTIC[row.distribution]
@@ -138,9 +156,11 @@ def test_metrics_and_tables(runs):
     assert table["train_count"].tolist() == COUNTS.tolist()
     assert (table["test_count"] == 10).all()
     assert table["accuracy"].between(0, 1).all()
-    assert metrics["top1"] == pytest.approx(table["accuracy"].mean())  # balanced test set: micro == macro
-    assert metrics["few"] == pytest.approx(table.loc[table["shot_group"] == "few", "accuracy"].mean())
-    assert metrics["medium"] == pytest.approx(table.loc[table["shot_group"] == "medium", "accuracy"].mean())
+    # reports hold 4 significant digits
+    assert metrics["top1"] == pytest.approx(table["accuracy"].mean(), rel=1e-3)  # balanced test set: micro == macro
+    assert metrics["few"] == pytest.approx(table.loc[table["shot_group"] == "few", "accuracy"].mean(), rel=1e-3)
+    assert metrics["medium"] == pytest.approx(table.loc[table["shot_group"] == "medium", "accuracy"].mean(), rel=1e-3)
+    assert all(len(f"{v:.10g}".lstrip("0.").rstrip("0")) <= 4 for v in table["accuracy"].dropna())
 
 
 def test_training_history(runs):
@@ -150,8 +170,19 @@ def test_training_history(runs):
     assert (history["images"] == 737).all()
 
 
+def test_run_config_records_the_checked_parameters_and_the_run(runs):
+    config = json.loads(runs.out("run_config", runs.first).read_text())
+    assert config["namespace"] == NS and config["dataset"] == "cifar100"
+    assert config["train"]["epochs"] == EPOCHS and config["train"]["milestones"] == [1]
+    assert config["model"] == {"name": "resnet32", **_model_kwargs()}
+    assert config["run"]["env"] == "test" and config["run"]["run_id"] == runs.first
+    balanced = json.loads(runs.out("run_config", runs.balanced).read_text())
+    assert balanced["loss"] == "balanced_softmax"
+    assert balanced["run"]["runtime_params"] == {NS: {"loss": "balanced_softmax"}}
+
+
 def test_figures_are_png(runs):
-    for name in ("class_histogram", "accuracy_vs_frequency"):
+    for name in ("class_histogram", "accuracy_vs_frequency", "test_agnostic_plot", "training_curves"):
         data = runs.out(name, runs.first).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n"), name
         assert len(data) > 1000
@@ -165,12 +196,12 @@ def test_model_checkpoint_loads_weights_only(runs):
     model = build_model("resnet32", 100, **_model_kwargs())
     model.load_state_dict(checkpoint["model"])
     assert model.fc.weight.shape == (100, 8)
-    run_dirs = runs.project / "data" / "06_models" / NS / "runs"
+    run_dirs = runs.project / "data" / "test_env" / "06_models" / NS / "runs"
     assert (run_dirs / checkpoint["fingerprint"] / "last.pt").is_file()
 
 
 def _model_kwargs() -> dict:
-    return {"normed_classifier": False, "scale": 30.0, "widths": [4, 8, 8]}
+    return {"blocks": 1, "normed_classifier": False, "scale": 30.0, "widths": [4, 8, 8]}
 
 
 def test_second_run_adds_a_version_and_leaves_the_first_untouched(runs):
@@ -202,7 +233,7 @@ def test_runtime_params_change_the_loss_and_the_fingerprint(runs):
     assert balanced["fingerprint"] != ce["fingerprint"]
     assert balanced["train"]["resumed_from_epoch"] == 0  # a new configuration trains from scratch
     assert balanced["train"]["epochs"] == EPOCHS  # sibling settings from conf/test survive the override
-    run_dirs = runs.project / "data" / "06_models" / NS / "runs"
+    run_dirs = runs.project / "data" / "test_env" / "06_models" / NS / "runs"
     assert sorted(p.name for p in run_dirs.iterdir()) == sorted([ce["fingerprint"], balanced["fingerprint"]])
     ce_loss = pd.read_csv(runs.out("training_history", runs.first))["loss"]
     bs_loss = pd.read_csv(runs.out("training_history", runs.balanced))["loss"]
@@ -213,7 +244,7 @@ def test_runtime_params_change_the_loss_and_the_fingerprint(runs):
 
 def test_unknown_dataset_fails_and_writes_nothing(runs):
     before = outputs_snapshot(runs.project)
-    with pytest.raises(DataError, match=r"'imagenet_lt'.*\['cifar10', 'cifar100', 'cifar10_jpg'\]"):
+    with pytest.raises(DataError, match=r"'cifar_lt.dataset' .*\(cifar10, cifar100, cifar10_jpg\), got 'imagenet_lt'"):
         run_pipeline(runs.project, "cifar_lt", {NS: {"dataset": "imagenet_lt"}})
     assert outputs_snapshot(runs.project) == before
     assert version_names(runs.project) == {runs.first, runs.second, runs.balanced}

@@ -10,9 +10,17 @@ from longtail_lab.data.list_files import LabelList
 from longtail_lab.data.sources import ImageSources
 from longtail_lab.engine.checkpoint import RunCheckpoints
 from longtail_lab.pipelines.cifar_lt.nodes import train_model
+from longtail_lab.pipelines.cifar_lt.parameters import CifarLtParams
 from tests.fixtures import write_tiny_cifar10
 
-TRAIN = {"epochs": 1, "batch_size": 16, "warmup_epochs": 0, "milestones": [], "progress": False}
+PARAMS = {
+    "dataset": "tiny",
+    "model": {"name": "resnet32", "widths": [4, 8, 8], "blocks": 1},
+    "loss": "ce",
+    "augment": {"padding": 4},
+    "train": {"epochs": 1, "batch_size": 16, "warmup_epochs": 0, "milestones": [], "progress": False},
+}
+RUN_CONFIG = {"namespace": "cifar_lt", **CifarLtParams.from_params(PARAMS, "cifar_lt").run_config("cifar_lt"), "run": {}}
 
 
 @pytest.fixture()
@@ -27,11 +35,7 @@ def _train(sources, split, tmp_path):
         split,
         {"content_sha256": split.content_hash()},
         RunCheckpoints(tmp_path / "runs"),
-        "tiny",
-        {"name": "resnet32", "widths": [4, 8, 8]},
-        "ce",
-        {"padding": 4},
-        TRAIN,
+        RUN_CONFIG,
     )
 
 

@@ -15,8 +15,8 @@ from tests.fixtures import make_project_copy
 from tests.fmow_fixtures import CORRUPT_JPEG, CORRUPT_JSON, EXPECTED_CSV_ROWS, EXPECTED_SKIPS, TREE, write_fmow_tree
 from tests.pipelines.conftest import run_pipeline, versioned
 
-CROPS = Path("data/03_primary/fmow_crops/crops")
-REPORTS = Path("data/08_reporting/fmow_crops")
+CROPS = Path("data/test_env/03_primary/fmow_crops/crops")
+REPORTS = Path("data/test_env/08_reporting/fmow_crops")
 
 
 def _versions(path: Path) -> list[str]:

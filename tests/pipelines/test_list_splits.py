@@ -27,7 +27,7 @@ def list_project(tmp_path_factory):
 
 
 def _out(project, ns, layer, name):
-    return versioned(project / "data" / layer / ns / name)
+    return versioned(project / "data" / "test_env" / layer / ns / name)
 
 
 def _summary(project, ns):
@@ -107,7 +107,7 @@ def test_each_dataset_runs_alone_and_adds_a_version(list_project):
     after = outputs_snapshot(list_project)
     assert all(after[path] == digest for path, digest in before.items())  # nothing overwritten
     (version,) = new
-    written = {path.split("/")[2] for path in after if version in path}
+    written = {path.split("/")[3] for path in after if version in path}  # data/test_env/<layer>/<ns>/...
     assert written == {"places_lt"}
 
 

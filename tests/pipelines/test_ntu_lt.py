@@ -34,7 +34,7 @@ def _new_project(root):
 
 def _snapshot(project) -> dict[str, str]:
     out = outputs_snapshot(project)
-    for path in sorted((project / "data" / "03_primary").rglob("*")):
+    for path in sorted((project / "data" / "test_env" / "03_primary").rglob("*")):
         if path.is_file():
             out[str(path.relative_to(project))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
@@ -56,11 +56,11 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 
 def _summary(project, ns, version=None) -> dict:
-    return json.loads(versioned(project / "data" / "02_intermediate" / ns / "lt_summary.json", version).read_text())
+    return json.loads(versioned(project / "data" / "test_env" / "02_intermediate" / ns / "lt_summary.json", version).read_text())
 
 
 def _lists_folder(project, ns, version=None):
-    return versioned(project / "data" / "02_intermediate" / ns / "lt_lists", version)
+    return versioned(project / "data" / "test_env" / "02_intermediate" / ns / "lt_lists", version)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_lists_summary_and_histogram(ran, ns):
             assert ("official" in entry) == (name == "NTU120_xsub_exp_10")
     if ns == "ntu120_xsub":
         assert summary["lists"]["NTU120_xsub_exp_10"]["official"]["identical"] is True
-    png = versioned(project / "data" / "08_reporting" / ns / "lt_class_histogram.png").read_bytes()
+    png = versioned(project / "data" / "test_env" / "08_reporting" / ns / "lt_class_histogram.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
@@ -121,13 +121,13 @@ def test_pyskl_pickles_restricted_to_the_lists(ran, tmp_path):
         protocol = ns.split("_")[1]
         lt_name = f"{NTU_SPLITS[ns][0]}_exp_10"
         lt = (_lists_folder(copy, ns) / f"{lt_name}.txt").read_text().split("\n")
-        out = read_annotations(versioned(copy / "data" / "03_primary" / ns / "lt_3danno.pkl"))
+        out = read_annotations(versioned(copy / "data" / "test_env" / "03_primary" / ns / "lt_3danno.pkl"))
         train = written["full"][ns]
         assert out.split[f"{protocol}_train"] == [n for n in train if n in set(lt)]  # split order kept
         assert len(out.split[f"{protocol}_val"]) == 3
         assert set(out.frame_dirs()) == set(lt) | set(out.split[f"{protocol}_val"])
         assert all(a["label"] == int(a["frame_dir"][-3:]) - 1 for a in out.annotations)
-        report = json.loads(versioned(copy / "data" / "08_reporting" / ns / "lt_annotations_report.json").read_text())
+        report = json.loads(versioned(copy / "data" / "test_env" / "08_reporting" / ns / "lt_annotations_report.json").read_text())
         assert (report["list_name"], report["listed"], report["kept_from_list"]) == (lt_name, len(lt), len(lt))
         assert report["missing_from_annotations"] == []
         assert report["annotations_out"] == len(lt) + 3
@@ -143,10 +143,10 @@ def test_pyskl_missing_names_error_or_reported_skip(ran, tmp_path):
     write_pyskl_pickles(copy / "data" / "01_raw", full)
     with pytest.raises(DataError, match=rf"NTU60_xsub_exp_10\.txt: 1 name\(s\) are not in split 'xsub_train'.*{lt[3]}"):
         _run_namespace(copy, "ntu_lt_pyskl", "ntu60_xsub")
-    assert not any(p.is_file() for p in (copy / "data" / "03_primary").rglob("*"))
+    assert not any(p.is_file() for p in (copy / "data" / "test_env" / "03_primary").rglob("*"))
     _run_namespace(copy, "ntu_lt_pyskl", "ntu60_xsub", {"ntu60_xsub": {"ntu_lt_pyskl": {"on_missing": "skip"}}})
     report = json.loads(
-        versioned(copy / "data" / "08_reporting" / "ntu60_xsub" / "lt_annotations_report.json").read_text()
+        versioned(copy / "data" / "test_env" / "08_reporting" / "ntu60_xsub" / "lt_annotations_report.json").read_text()
     )
     assert report["missing_from_annotations"] == [lt[3]] and report["kept_from_list"] == len(lt) - 1
 

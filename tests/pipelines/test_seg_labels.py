@@ -53,8 +53,8 @@ def latest(path: Path) -> Path:
 
 
 def outputs(project: Path, ns: str) -> dict:
-    primary = project / "data/03_primary/seg_labels" / ns
-    reporting = project / "data/08_reporting/seg_labels" / ns
+    primary = project / "data/test_env/03_primary/seg_labels" / ns
+    reporting = project / "data/test_env/08_reporting/seg_labels" / ns
     return {
         "folder": latest(primary / "label_maps"),
         "stats": pd.read_csv(latest(primary / "class_pixel_stats.csv")),
@@ -168,7 +168,7 @@ def test_missing_and_corrupt_labels_are_reported_skips(converted):
 
 def test_rerun_makes_a_new_identical_version(converted, tmp_path):
     project, _ = converted
-    label_maps = project / "data/03_primary/seg_labels/gtav/label_maps"
+    label_maps = project / "data/test_env/03_primary/seg_labels/gtav/label_maps"
     (first,) = versions(label_maps)
     run(project, namespaces=["gtav"])
     first_version, second = versions(label_maps)
@@ -178,7 +178,7 @@ def test_rerun_makes_a_new_identical_version(converted, tmp_path):
             label_maps / second / "label_maps" / name
         ).read_bytes()
     # --namespaces=gtav touched no other dataset
-    assert len(versions(project / "data/03_primary/seg_labels/cityscapes/label_maps")) == 1
+    assert len(versions(project / "data/test_env/03_primary/seg_labels/cityscapes/label_maps")) == 1
 
 
 def test_only_cityscapes_present_runs_and_reports_the_others_absent(tmp_path):
@@ -202,7 +202,7 @@ def test_unknown_ids_fail_clearly_or_are_counted(tmp_path):
     while cause.__cause__ is not None:  # the catalog wraps the writer's error in DatasetErrors
         cause = cause.__cause__
     assert isinstance(cause, DataError)
-    assert not versions(project / "data/03_primary/seg_labels/cityscapes/label_maps")  # no half-written version
+    assert not versions(project / "data/test_env/03_primary/seg_labels/cityscapes/label_maps")  # no half-written version
 
     run(project, {"cityscapes": {"seg_labels": {"unknown_ids": "to_ignore"}}}, namespaces=["cityscapes"])
     summary = outputs(project, "cityscapes")["summary"]
@@ -241,4 +241,4 @@ def test_bad_parameters_fail_before_writing(tmp_path):
         run(project, {"gtav": {"seg_labels": {"splits": ["train"]}}}, namespaces=["gtav"])
     with pytest.raises(DataError, match="resize"):
         run(project, {"gtav": {"seg_labels": {"resize": 512}}}, namespaces=["gtav"])
-    assert not (project / "data/03_primary/seg_labels/gtav/label_maps").exists()
+    assert not (project / "data/test_env/03_primary/seg_labels/gtav/label_maps").exists()

@@ -4,14 +4,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
+from longtail_lab.params import ParamBlock, setting
+
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AugmentParams(ParamBlock):
+    """The training augmentation of in-memory image splits (the keyword arguments of ``DeviceAugment``)."""
+
+    padding: int = setting(4, ge=0)  # random crop with this zero padding + horizontal flip; 0 = neither
+    autoaugment: bool = False  # CIFAR-10 AutoAugment policy
+    autoaugment_groups: int = setting(16, ge=1)  # independent policy draws per batch
+    cutout: int = setting(0, ge=0)  # hole size in pixels, 0 = off
+    rotation: float = setting(0.0, ge=0, le=180)  # RandomRotation(degrees), 0 = off
+    mean: tuple[float, float, float] = CIFAR_MEAN
+    std: tuple[float, float, float] = setting(CIFAR_STD, gt=0)
 
 
 def random_crop_flip(images: torch.Tensor, padding: int, generator: torch.Generator | None) -> torch.Tensor:

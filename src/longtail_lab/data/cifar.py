@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import logging
 import pickle
 from pathlib import Path
 
 import numpy as np
 
 from longtail_lab.data.arrays import DataError, ImageArrays, TrainTest
+
+log = logging.getLogger(__name__)
 
 CIFAR_LAYOUTS = {
     "cifar10": {
@@ -87,10 +90,11 @@ def read_cifar(name: str, root: str | Path, download: bool = False) -> TrainTest
         _download(name, root)
         missing = [n for n in needed if not (folder / n).is_file()]
     if missing:
+        url, _ = _archive(name)
         raise DataError(
-            f"{name}: raw data missing in {folder} (absent: {', '.join(missing)}). Put the official "
-            f"python-pickle files there (extract the official archive into {root}), or allow the "
-            f"download with download: true on the raw dataset's catalog entry."
+            f"{name}: raw data missing in {folder} (absent: {', '.join(missing)}). Download {url} and extract it "
+            f"into {root} (the archive holds {layout['folder']}/), or let the run download it: leave "
+            f"download_raw on (the default in conf/base/globals.yml; --params download_raw=true)."
         )
     meta = restricted_load(folder / layout["meta"])
     classes = tuple(meta[layout["names_key"]]) if isinstance(meta, dict) else ()
@@ -105,13 +109,31 @@ def read_cifar(name: str, root: str | Path, download: bool = False) -> TrainTest
     return TrainTest(name, parts["train"], parts["test"])
 
 
-def _download(name: str, root: Path) -> None:
+def _archive(name: str) -> tuple[str, str]:
+    """(url, md5) of the official archive, as torchvision knows them."""
     from torchvision.datasets import CIFAR10, CIFAR100
 
     cls = CIFAR10 if name == "cifar10" else CIFAR100
-    root.mkdir(parents=True, exist_ok=True)
-    cls(str(root), train=True, download=True)
-    cls(str(root), train=False, download=True)
+    return cls.url, cls.tgz_md5
+
+
+def _download(name: str, root: Path) -> None:
+    """The official archive through torchvision (checksum verified, a progress bar on stderr), extracted into
+    ``root``; any failure becomes one error naming the URL and where to put the files by hand."""
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    url, md5 = _archive(name)
+    log.info("%s: downloading %s into %s (about %s)", name, url, root, "170 MB" if name == "cifar10" else "160 MB")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        download_and_extract_archive(url, str(root), filename=url.rsplit("/", 1)[1], md5=md5)
+    except Exception as exc:  # URLError, timeouts, a full disk, a bad checksum: all end the same way
+        raise DataError(
+            f"{name}: downloading {url} into {root} failed ({type(exc).__name__}: {exc}). Download the archive "
+            f"elsewhere and extract it into {root} (so that {root / CIFAR_LAYOUTS[name]['folder']}/ exists), or "
+            f"turn the download off with --params download_raw=false (or download_raw: false in "
+            f"conf/local/globals.yml) on machines without network."
+        ) from exc
 
 
 def write_cifar_layout(name: str, root: str | Path, train: ImageArrays, test: ImageArrays) -> Path:

@@ -9,19 +9,26 @@ from longtail_lab.data.arrays import DataError
 PROFILES = ("exponential", "step")
 
 
-def class_profile(profile: str, num_classes: int, imbalance_ratio: float, n_max: int) -> np.ndarray:
+def class_profile(
+    profile: str, num_classes: int, imbalance_ratio: float, n_max: int, prefix: str = ""
+) -> np.ndarray:
     """Per-class sample counts, class 0 the head.
 
     exponential: n_i = floor(n_max * rho^(-i / (C - 1)));  step: the first C // 2 classes get n_max,
     the rest floor(n_max / rho). Computed as ``n_max * (1/rho) ** (i / (C - 1))`` like the reference, so
-    the floor lands on the same integers.
+    the floor lands on the same integers. ``prefix`` is the parameter block the settings came from (it
+    appears in the error messages, e.g. ``cifar_lt.split``).
     """
+
+    def key(name: str) -> str:
+        return f"{prefix}.{name}" if prefix else name
+
     if profile not in PROFILES:
-        raise DataError(f"parameter 'profile': unknown profile {profile!r}; choose one of {PROFILES}")
+        raise DataError(f"parameter '{key('profile')}': unknown profile {profile!r}; choose one of {PROFILES}")
     if not imbalance_ratio >= 1:
-        raise DataError(f"parameter 'imbalance_ratio' must be >= 1 (max/min class size), got {imbalance_ratio}")
+        raise DataError(f"parameter '{key('imbalance_ratio')}' must be >= 1 (max/min class size), got {imbalance_ratio}")
     if not n_max >= 1:
-        raise DataError(f"parameter 'n_max' must be >= 1, got {n_max}")
+        raise DataError(f"parameter '{key('n_max')}' must be >= 1, got {n_max}")
     if num_classes < 1:
         raise DataError(f"need at least one class, got {num_classes}")
     factor = 1.0 / float(imbalance_ratio)
@@ -35,13 +42,13 @@ def class_profile(profile: str, num_classes: int, imbalance_ratio: float, n_max:
     empty = np.flatnonzero(counts == 0)
     if empty.size:
         raise DataError(
-            f"class {int(empty[0])} gets 0 samples with n_max={n_max} and imbalance_ratio={imbalance_ratio} "
-            f"({empty.size} empty classes); lower imbalance_ratio or raise n_max"
+            f"class {int(empty[0])} gets 0 samples with {key('n_max')}={n_max} and {key('imbalance_ratio')}="
+            f"{imbalance_ratio:g} ({empty.size} empty classes); lower the imbalance ratio or raise n_max"
         )
     return counts
 
 
-def select_per_class(labels: np.ndarray, counts: np.ndarray, seed: int) -> np.ndarray:
+def select_per_class(labels: np.ndarray, counts: np.ndarray, seed: int, prefix: str = "") -> np.ndarray:
     """Indices kept: numpy legacy RNG seeded once, then per class in label order the class's indices
     (original order) are shuffled and the first ``counts[c]`` kept; output is grouped class by class."""
     labels = np.asarray(labels)
@@ -50,7 +57,8 @@ def select_per_class(labels: np.ndarray, counts: np.ndarray, seed: int) -> np.nd
     for c, n in enumerate(np.asarray(counts).tolist()):
         idx = np.flatnonzero(labels == c)
         if len(idx) < n:
-            raise DataError(f"class {c} has {len(idx)} samples but the profile asks for {n}; lower n_max")
+            n_max = f"{prefix}.n_max" if prefix else "n_max"
+            raise DataError(f"class {c} has {len(idx)} samples but the profile asks for {n}; lower {n_max}")
         rng.shuffle(idx)
         kept.append(idx[:n])
     return np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)

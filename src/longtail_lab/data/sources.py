@@ -12,8 +12,15 @@ from longtail_lab.data.arrays import DataError, TrainTest
 from longtail_lab.data.cifar import read_cifar
 from longtail_lab.data.image_folder import read_image_folder
 
+def _cifar(name: str, cfg: dict) -> TrainTest:
+    download = cfg.get("download", False)
+    if not isinstance(download, bool):
+        raise DataError(f"raw source {name!r}: 'download' (download_raw) must be true or false, got {download!r}")
+    return read_cifar(cfg.get("dataset", name), cfg["path"], download)
+
+
 READERS: dict[str, Callable[[str, dict], TrainTest]] = {
-    "cifar": lambda name, cfg: read_cifar(cfg.get("dataset", name), cfg["path"], bool(cfg.get("download", False))),
+    "cifar": _cifar,
     "image_folder": lambda name, cfg: read_image_folder(cfg["path"], name),
 }
 

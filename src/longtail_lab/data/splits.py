@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -15,16 +17,37 @@ from longtail_lab.data.long_tail import (
     test_agnostic_counts,
     test_agnostic_name,
 )
+from longtail_lab.params import MAX_SEED, ParamBlock, setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitParams(ParamBlock):
+    """How a long-tailed training list is drawn from a balanced training set."""
+
+    profile: Literal["exponential", "step"] = "exponential"
+    imbalance_ratio: float = setting(100.0, ge=1)  # rho = n_max / n_min
+    n_max: int | None = setting(None, ge=1)  # None: the per-class size of the balanced set
+    seed: int = setting(0, ge=0, le=MAX_SEED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgnosticListParams(ParamBlock):
+    """The test-agnostic distributions (forward-r / uniform / backward-r) drawn from the balanced test set."""
+
+    ratios: tuple[float, ...] = setting((50.0, 25.0, 10.0, 5.0, 2.0), gt=1)
+    n_max: int = setting(100, ge=1)  # test images per class at the head
+    seed: int = setting(0, ge=0, le=MAX_SEED)
 
 
 def long_tail_list(
-    train: ImageArrays, profile: str, imbalance_ratio: float, n_max: int | None, seed: int
+    train: ImageArrays, profile: str, imbalance_ratio: float, n_max: int | None, seed: int, prefix: str = ""
 ) -> tuple[LabelList, dict]:
-    """The long-tailed list (grouped class by class, reference order) and its summary."""
+    """The long-tailed list (grouped class by class, reference order) and its summary; ``prefix`` names the
+    parameter block in error messages."""
     available = train.class_counts()
     n_max = int(available.min()) if n_max is None else int(n_max)
-    counts = class_profile(profile, train.num_classes, imbalance_ratio, n_max)
-    kept = select_per_class(train.labels, counts, seed)
+    counts = class_profile(profile, train.num_classes, imbalance_ratio, n_max, prefix)
+    kept = select_per_class(train.labels, counts, seed, prefix)
     lst = LabelList(tuple(train.items[i] for i in kept), train.labels[kept].copy())
     params = {"profile": profile, "imbalance_ratio": imbalance_ratio, "n_max": n_max, "seed": seed}
     return lst, split_summary(lst, train.classes, params)
@@ -55,6 +78,7 @@ def test_agnostic_lists(
     n_max: int,
     seed: int,
     factors: dict[str, float] | None = None,
+    prefix: str = "",
 ) -> dict[str, LabelList]:
     """forward-r and backward-r for every r, plus uniform, drawn from the balanced test set.
 
@@ -70,7 +94,7 @@ def test_agnostic_lists(
     for direction, ratio in plan:
         name = test_agnostic_name(direction, ratio)
         counts = test_agnostic_counts(train_counts, ratio or 1.0, n_max, direction, factors.get(name))
-        kept = select_per_class(test.labels, counts, seed)
+        kept = select_per_class(test.labels, counts, seed, prefix)
         out[name] = LabelList(tuple(test.items[i] for i in kept), test.labels[kept].copy())
     return out
 
@@ -126,3 +150,15 @@ def compare_class_counts(ours: LabelList, official: LabelList, train_counts: np.
         "classes_differing": int(differ.size),
         "untied_classes_differing": untied.tolist(),
     }
+
+
+def list_rows(images: ImageArrays, lists: dict[str, LabelList], source: str = "test_agnostic_lists") -> dict:
+    """name -> row indices into ``images`` of every list (e.g. the test-agnostic distributions of a test set)."""
+    return {name: images.indices_of(lst.items, f"{source}/{name}") for name, lst in lists.items()}
+
+
+def union_rows(rows: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The rows any list uses (sorted, once each) and every list's positions within them: work that is the
+    same for every list (e.g. a forward pass) is then done once per image actually used."""
+    union = np.unique(np.concatenate([np.asarray(r, dtype=np.int64) for r in rows.values()] or [np.zeros(0, int)]))
+    return union, {name: np.searchsorted(union, r).astype(np.int64) for name, r in rows.items()}

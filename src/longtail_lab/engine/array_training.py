@@ -10,22 +10,19 @@ import torch
 from torch import nn
 
 from longtail_lab.data.arrays import ImageArrays
-from longtail_lab.data.augment import DeviceAugment
+from longtail_lab.data.augment import AugmentParams, DeviceAugment
 from longtail_lab.engine.checkpoint import RunCheckpoints, fingerprint
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.loaders import DeviceArrayBatches
 from longtail_lab.engine.objective import Objective
 from longtail_lab.engine.trainer import FitResult, fit
-from longtail_lab.params import reject_unknown_keys
 
 log = logging.getLogger(__name__)
 
-AUGMENT_KEYS = {"padding", "autoaugment", "autoaugment_groups", "cutout", "rotation", "mean", "std"}
-
-
-def build_augment(params: dict) -> DeviceAugment:
-    reject_unknown_keys(params, AUGMENT_KEYS, "augment")
-    return DeviceAugment(**params)
+def build_augment(params: AugmentParams | dict, prefix: str = "augment") -> DeviceAugment:
+    if not isinstance(params, AugmentParams):
+        params = AugmentParams.from_params(params, prefix)
+    return DeviceAugment(**params.to_dict())
 
 
 @dataclass
@@ -47,7 +44,7 @@ def fit_arrays(
     train: ImageArrays,
     make_model: Callable[[], nn.Module],
     objective: Objective,
-    augment: dict,
+    augment: AugmentParams | dict,
     cfg: TrainConfig,
     signature: dict,
     store: RunCheckpoints | None = None,
@@ -58,8 +55,8 @@ def fit_arrays(
     return fit(make_model, make_batches, objective, cfg, signature, store, fingerprint)
 
 
-# Settings that change how a run is shown or where it resumes, not what it computes.
-NOT_IN_FINGERPRINT = ("resume", "progress", "log_every")
+# Settings that change how a run is shown, how fast it goes or where it resumes, not what it computes.
+NOT_IN_FINGERPRINT = ("resume", "progress", "log_every", "log_interval_s", "num_threads")
 
 
 def train_split(
@@ -67,7 +64,7 @@ def train_split(
     make_model: Callable[[], nn.Module],
     signature: dict,
     objective: Objective,
-    augment: dict,
+    augment: AugmentParams | dict,
     cfg: TrainConfig,
     run_key: dict,
     store: RunCheckpoints | None,
@@ -77,11 +74,12 @@ def train_split(
     Returns the final checkpoint dict (weights, signature, fingerprint, class counts, stats, history)
     and the per-epoch history. A rerun of the same configuration resumes (or skips) its run.
     """
+    augment = augment if isinstance(augment, AugmentParams) else AugmentParams.from_params(augment, "augment")
     key = fingerprint(
         {
             **run_key,
             "model": signature,
-            "augment": augment,
+            "augment": augment.to_dict(),
             "train": {k: v for k, v in cfg.to_dict().items() if k not in NOT_IN_FINGERPRINT},
         }
     )
@@ -90,6 +88,7 @@ def train_split(
     checkpoint = {
         "model": result.model_state,
         "model_signature": signature,
+        "dataset": run_key.get("dataset"),
         "fingerprint": key,
         "class_counts": train.class_counts().tolist(),
         "stats": result.stats,

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+
+from longtail_lab.models import build_model, model_spec
 
 
 class CheckpointError(RuntimeError):
@@ -58,20 +61,33 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return obj
 
 
-def check_signature(checkpoint: dict, expected: dict, source: str) -> None:
-    """Refuse a checkpoint whose recorded architecture or class count differs from ``expected``."""
+def check_signature(checkpoint: dict, expected: dict, source: str, dataset: str | None = None) -> None:
+    """Refuse a checkpoint whose recorded architecture or class count differs from ``expected`` (``dataset``:
+    the dataset it is about to be used on, named in the message beside the one it was trained on)."""
     found = checkpoint.get("model_signature")
     if found is None:
         raise CheckpointError(f"{source}: checkpoint records no model signature")
     if found.get("name") != expected["name"] or found.get("num_classes") != expected["num_classes"]:
+        trained_on = f", trained on {checkpoint['dataset']}" if checkpoint.get("dataset") else ""
+        used_on = f" for {dataset}" if dataset else ""
         raise CheckpointError(
-            f"{source}: checkpoint is for model {found.get('name')!r} with {found.get('num_classes')} classes, "
-            f"but {expected['name']!r} with {expected['num_classes']} classes was asked for"
+            f"{source}: checkpoint is for model {found.get('name')!r} with {found.get('num_classes')} classes"
+            f"{trained_on}, but {expected['name']!r} with {expected['num_classes']} classes was asked for{used_on}"
         )
     if found.get("kwargs") != expected.get("kwargs"):
         raise CheckpointError(
             f"{source}: checkpoint model options {found.get('kwargs')} differ from {expected.get('kwargs')}"
         )
+
+
+def load_trained_model(checkpoint: dict, params: dict, num_classes: int, dataset: str | None = None) -> nn.Module:
+    """The model of a ``model_checkpoint`` (weights + signature), built from its ``model`` parameter block;
+    refuses a checkpoint made for another architecture, class count or dataset (see ``check_signature``)."""
+    name, kwargs, signature = model_spec(params, num_classes)
+    check_signature(checkpoint, signature, "model_checkpoint", dataset)
+    net = build_model(name, num_classes, **kwargs)
+    net.load_state_dict(checkpoint["model"])
+    return net
 
 
 class RunCheckpoints:

@@ -1,50 +1,97 @@
-"""Typed training settings built from a parameters dict; unknown keys are an error naming the key."""
+"""Typed training settings: one parameter block, every bad key named with its full dotted path."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
+from typing import Literal
+
+from longtail_lab.params import MAX_SEED, ParamBlock, Problems, setting
+
+PRECISIONS = Literal["auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true"]
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 200
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(ParamBlock):
+    epochs: int = setting(200, ge=1)
+    batch_size: int = setting(128, ge=1)
+    lr: float = setting(0.1, gt=0)
+    momentum: float = setting(0.9, ge=0, lt=1)
     nesterov: bool = False
-    weight_decay: float = 5e-4
-    warmup_epochs: int = 5
-    schedule: str = "multistep"  # multistep | cosine | constant
-    milestones: tuple[int, ...] = (160, 180)
-    gamma: float = 0.1
-    seed: int = 0
-    accelerator: str = "auto"  # auto | cpu | cuda
-    devices: int = 1  # > 1: DDP spawned inside the training node
-    precision: str = "auto"  # auto = bf16-mixed on CUDA, 32-true on CPU
+    weight_decay: float = setting(5e-4, ge=0)
+    warmup_epochs: int = setting(5, ge=0)
+    schedule: Literal["multistep", "cosine", "constant"] = "multistep"
+    # Epochs at which the lr is multiplied by gamma (multistep), or fractions of ``epochs`` in (0, 1) that
+    # follow a shortened run: epoch = floor(fraction * epochs), e.g. [0.5, 0.8, 0.9] of 400 = 200/320/360.
+    milestones: tuple[int | float, ...] = setting((160, 180), gt=0)
+    gamma: float = setting(0.1, gt=0, le=1)
+    seed: int = setting(0, ge=0, le=MAX_SEED)
+    accelerator: Literal["auto", "cpu", "cuda", "gpu"] = "auto"
+    devices: int = setting(1, ge=1)  # > 1: DDP spawned inside the training node
+    precision: PRECISIONS = "auto"  # auto = bf16-mixed on CUDA, 32-true on CPU
     channels_last: bool = True  # used on CUDA only
-    log_every: int = 50  # steps between progress refreshes (the only host syncs inside an epoch)
+    # CPU threads of the training process ("auto": see ``engine.threads.resolve_threads``).
+    num_threads: int | Literal["auto"] = setting("auto", ge=1)
+    log_every: int = setting(50, ge=1)  # steps between progress refreshes (host syncs inside an epoch) ...
+    log_interval_s: float = setting(30.0, gt=0)  # ... or when this many seconds have passed, whichever first
     resume: bool = True
     progress: bool = True
 
     @classmethod
-    def from_params(cls, params: dict, prefix: str = "train") -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(params) - names)
-        if unknown:
-            raise ValueError(f"parameter '{prefix}.{unknown[0]}' is not a training setting; known: {sorted(names)}")
-        values = dict(params)
-        if "milestones" in values:
-            values["milestones"] = tuple(int(m) for m in values["milestones"])
-        cfg = cls(**values)
-        for name in ("epochs", "batch_size", "devices", "log_every"):
-            if int(getattr(cfg, name)) < 1:
-                raise ValueError(f"parameter '{prefix}.{name}' must be >= 1, got {getattr(cfg, name)}")
-        if cfg.warmup_epochs < 0 or cfg.lr <= 0:
-            raise ValueError(f"parameters '{prefix}.warmup_epochs' must be >= 0 and '{prefix}.lr' > 0")
-        return cfg
+    def from_params(cls, params, prefix: str = "train") -> TrainConfig:
+        """Parse; fractional milestones come back resolved to epochs (see :meth:`milestone_epochs`)."""
+        return super().from_params(params, prefix)
 
-    def to_dict(self) -> dict:
-        out = dataclasses.asdict(self)
-        out["milestones"] = list(self.milestones)
-        return out
+    def milestone_epochs(self) -> tuple[int, ...]:
+        """The milestones as epochs: fractions f of the run become floor(f * epochs)."""
+        if any(isinstance(m, float) for m in self.milestones):
+            return tuple(math.floor(m * self.epochs + 1e-9) for m in self.milestones)
+        return tuple(int(m) for m in self.milestones)
+
+    def normalized(self) -> TrainConfig:
+        return dataclasses.replace(self, milestones=self.milestone_epochs())
+
+    def check(self, prefix: str) -> Problems:
+        problems: Problems = []
+        key = f"{prefix}.milestones"
+        floats = [m for m in self.milestones if isinstance(m, float)]
+        if floats and (len(floats) != len(self.milestones) or not all(0 < m < 1 for m in floats)):
+            problems.append(
+                (key, f"must be all epochs (integers) or all fractions of the run in (0, 1), got {list(self.milestones)}")
+            )
+            return problems
+        epochs = self.milestone_epochs()
+        shown = "/".join(str(m) for m in epochs)
+        if floats:
+            shown = f"{'/'.join(f'{m:g}' for m in self.milestones)} of {self.epochs} epochs = {shown}"
+        if self.schedule == "multistep" and epochs:
+            if list(epochs) != sorted(epochs):
+                problems.append((key, f"must be in increasing order, got {shown}"))
+            elif epochs[0] < 1 or epochs[-1] >= self.epochs:
+                problems.append(
+                    (
+                        key,
+                        f"must fall inside the {self.epochs}-epoch run (1 <= milestone < epochs), got {shown}; "
+                        f"give them as fractions of the run (e.g. [0.5, 0.8, 0.9]) so they follow train.epochs, "
+                        f"or use train.schedule=cosine",
+                    )
+                )
+        if self.warmup_epochs and self.warmup_epochs >= self.epochs:
+            problems.append(
+                (
+                    f"{prefix}.warmup_epochs",
+                    f"= {self.warmup_epochs} does not fit a {self.epochs}-epoch run (the warm-up would take the "
+                    f"whole run); it must be < train.epochs, e.g. --params {prefix}.warmup_epochs="
+                    f"{min([self.epochs - 1, *epochs[:1]])}",
+                )
+            )
+        elif self.schedule == "multistep" and epochs and self.warmup_epochs > epochs[0] and not problems:
+            problems.append(
+                (
+                    f"{prefix}.warmup_epochs",
+                    f"= {self.warmup_epochs} ends after the first lr decay at epoch {epochs[0]} (milestones {shown}); "
+                    f"it must be <= the first milestone, e.g. --params {prefix}.warmup_epochs={epochs[0]}",
+                )
+            )
+        return problems

@@ -37,6 +37,7 @@ def _predict_batches(
     transform: BatchTransform | None,
     generator: torch.Generator | None,
     details: bool,
+    on_batch: Callable[[int], None] | None = None,
 ) -> list[torch.Tensor]:
     """One output per batch, kept on the device: logits [B, C], or expert logits [E, B, C] with ``details``."""
     device = torch.device(device) if device is not None else default_device()
@@ -52,14 +53,21 @@ def _predict_batches(
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
             out = model(x, details=True).expert_logits if details else model(x)
         outputs.append(out.float())
+        if on_batch is not None:
+            on_batch(len(x))  # e.g. ``StepProgress.advance``: host-side bookkeeping only
     return outputs
 
 
 def predict_logits(
-    model: nn.Module, images: np.ndarray, batch_size: int = 512, device: torch.device | None = None
+    model: nn.Module,
+    images: np.ndarray,
+    batch_size: int = 512,
+    device: torch.device | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> torch.Tensor:
-    """Logits [N, C] (float32, on CPU) of ``model`` in eval mode on uint8 NHWC ``images``."""
-    outputs = _predict_batches(model, images, batch_size, device, None, None, details=False)
+    """Logits [N, C] (float32, on CPU) of ``model`` in eval mode on uint8 NHWC ``images``; ``on_batch(n)`` is
+    called after every batch of ``n`` images (progress)."""
+    outputs = _predict_batches(model, images, batch_size, device, None, None, details=False, on_batch=on_batch)
     if not outputs:
         return torch.zeros((0, getattr(model, "num_classes", 0)))
     return torch.cat(outputs).cpu()
@@ -72,6 +80,7 @@ def predict_expert_logits(
     device: torch.device | None = None,
     transform: BatchTransform | None = None,
     generator: torch.Generator | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> torch.Tensor:
     """Per-expert logits [E, N, C] (float32, on CPU) of ``model(x, details=True)`` in eval mode.
 
@@ -80,7 +89,9 @@ def predict_expert_logits(
     autocast and channels_last on CUDA, like :func:`predict_logits`. The result is an ordinary tensor (not an
     inference tensor), so it can feed an autograd graph, e.g. learning expert aggregation weights.
     """
-    outputs = _predict_batches(model, images_uint8_nhwc, batch_size, device, transform, generator, details=True)
+    outputs = _predict_batches(
+        model, images_uint8_nhwc, batch_size, device, transform, generator, details=True, on_batch=on_batch
+    )
     if not outputs:
         return torch.zeros((getattr(model, "num_experts", 1), 0, getattr(model, "num_classes", 0)))
     return torch.cat(outputs, dim=1).cpu()  # cat outside inference_mode: an ordinary tensor

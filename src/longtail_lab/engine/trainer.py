@@ -23,6 +23,7 @@ from longtail_lab.engine.cpu_memory import keep_freed_memory
 from longtail_lab.engine.objective import Objective, StepContext
 from longtail_lab.engine.progress import TrainProgress
 from longtail_lab.engine.schedule import build_optimizer, build_scheduler
+from longtail_lab.engine.threads import use_threads
 
 log = logging.getLogger(__name__)
 
@@ -146,12 +147,14 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
     device = fabric.device
     if device.type == "cpu":
         keep_freed_memory()
+        use_threads(cfg.num_threads, fabric.world_size)
     module = make_model()
     if device.type == "cuda" and cfg.channels_last:
         module = module.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(module.parameters(), cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
     model, optimizer = fabric.setup(module, optimizer)
-    scheduler = build_scheduler(optimizer, cfg.epochs, cfg.warmup_epochs, cfg.schedule, cfg.milestones, cfg.gamma)
+    milestones = cfg.milestone_epochs()
+    scheduler = build_scheduler(optimizer, cfg.epochs, cfg.warmup_epochs, cfg.schedule, milestones, cfg.gamma)
     objective = objective.to(device)
     batches = make_batches(device, fabric.global_rank, fabric.world_size)
 
@@ -221,7 +224,7 @@ def _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, 
     correct = torch.zeros((), device=device, dtype=torch.long)
     first_bad = torch.full((), -1, device=device, dtype=torch.long)
     seen, step = 0, 0
-    started = time.perf_counter()
+    started = last_sync = time.perf_counter()
     for step, (images, targets, indices) in enumerate(batches.epoch(epoch), start=1):
         with ctx.no_sync() if objective.reduces_gradients_itself else nullcontext():
             with fabric.autocast():
@@ -234,10 +237,13 @@ def _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, 
         loss_sum += loss * len(targets)
         correct += (logits.detach().argmax(1) == targets).sum()
         seen += len(targets)
-        if step % cfg.log_every == 0:
+        progress.advance(step)
+        now = time.perf_counter()
+        # the only host syncs inside an epoch: every ``log_every`` steps, or after ``log_interval_s`` seconds
+        if step % cfg.log_every == 0 or now - last_sync >= cfg.log_interval_s:
+            last_sync = now
             _raise_if_bad(first_bad, epoch)
-            rate = seen / max(time.perf_counter() - started, 1e-9)
-            progress.update(epoch, step, loss_sum.item() / seen, correct.item() / seen, rate)
+            progress.update(epoch, step, loss_sum.item() / seen, correct.item() / seen, seen / max(now - started, 1e-9))
     _raise_if_bad(first_bad, epoch)
     took = time.perf_counter() - started
     images = seen * fabric.world_size  # ranks see equal shards (to within one sample)
@@ -255,7 +261,12 @@ def _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, 
 def _raise_if_bad(first_bad: torch.Tensor, epoch: int) -> None:
     bad = int(first_bad.item())
     if bad >= 0:
+        kept = (
+            f"the last good checkpoint (end of epoch {epoch}) was kept"
+            if epoch
+            else "no checkpoint was written (this was the first epoch)"
+        )
         raise NonFiniteLossError(
-            f"non-finite loss at epoch {epoch + 1}, step {bad}; the run stopped and the last good checkpoint "
-            f"(end of epoch {epoch}) was kept. Lower the learning rate or check the data."
+            f"non-finite loss at epoch {epoch + 1}, step {bad}; the run stopped and {kept}. "
+            f"Lower the learning rate (train.lr) or check the data."
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,13 @@ import torch
 from torchmetrics.functional.classification import multiclass_accuracy, multiclass_calibration_error
 
 from longtail_lab.data.long_tail import shot_groups
+from longtail_lab.params import ParamBlock, setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationParams(ParamBlock):
+    batch_size: int = setting(512, ge=1)  # images per forward pass
+    ece_bins: int = setting(15, ge=1)  # bins of the expected calibration error
 
 
 def _nan_to_none(value: float) -> float | None:

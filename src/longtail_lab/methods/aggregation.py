@@ -18,10 +18,11 @@ uses the test set itself (transductive); the official CIFAR script resamples the
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+import dataclasses
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -29,6 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from longtail_lab.engine.predict import BatchTransform, default_device, predict_expert_logits
+from longtail_lab.params import MAX_SEED, ParamBlock, Problems, setting
+from longtail_lab.progress import StepProgress
 
 # epoch -> (view1, view2) expert logits, each [E, N, C]
 ViewSource = Callable[[int], tuple[torch.Tensor, torch.Tensor]]
@@ -61,7 +64,9 @@ class ViewLogitsCache:
         device: torch.device | str | None = None,
         seed: int = 0,
         keep_epochs: int | None = None,
+        progress: StepProgress | None = None,
     ) -> None:
+        """``progress``: restarted for every epoch's views and advanced per batch of images."""
         if keep_epochs is not None and keep_epochs < 1:
             raise ValueError(f"keep_epochs must be >= 1 or None, got {keep_epochs}")
         self.model = model
@@ -73,6 +78,7 @@ class ViewLogitsCache:
         self.batch_size = batch_size
         self.seed = seed
         self.keep_epochs = keep_epochs
+        self.progress = progress
         self.computed: list[int] = []  # epochs in the order they were computed (recomputations included)
         self._views: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -86,8 +92,14 @@ class ViewLogitsCache:
     def __call__(self, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         if epoch not in self._views:
             gen = self.generator(epoch)
+            on_batch = None
+            if self.progress is not None:
+                self.progress.restart(f"aggregation views, epoch {epoch + 1}", 2 * len(self.images))
+                on_batch = self.progress.advance
             views = tuple(
-                predict_expert_logits(self.model, self.images, self.batch_size, self.device, self.transform, gen)
+                predict_expert_logits(
+                    self.model, self.images, self.batch_size, self.device, self.transform, gen, on_batch=on_batch
+                )
                 for _ in range(2)
             )
             self._views[epoch] = views
@@ -110,50 +122,65 @@ class AggregationResult:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class _Options:
-    epochs: int
-    lr: float
-    momentum: float
-    nesterov: bool
-    weight_decay: float
-    batch_size: int
-    min_weight: float
-    seed: int
+@dataclass(frozen=True, kw_only=True)
+class AggregationOptions(ParamBlock):
+    """The optimisation of the expert weights (defaults: SADE's CIFAR test-time configuration)."""
+
+    epochs: int = setting(5, ge=1)
+    lr: float = setting(0.1, gt=0)  # 0.025 ImageNet-LT, 0.2 iNat, 0.01 Places
+    momentum: float = setting(0.9, ge=0, lt=1)
+    nesterov: bool = True
+    weight_decay: float = setting(5e-4, ge=0)
+    batch_size: int = setting(128, ge=1)
+    min_weight: float = setting(0.05, ge=0, lt=1)  # stop after an epoch that ends with a weight below this
+    seed: int = setting(0, ge=0, le=MAX_SEED)
+
+    def check(self, prefix: str) -> Problems:
+        if self.nesterov and self.momentum == 0:
+            return [(f"{prefix}.nesterov", "needs momentum > 0")]
+        return []
 
 
-def _options(
-    epochs: int = 5,
-    lr: float = 0.1,
-    momentum: float = 0.9,
-    nesterov: bool = True,
-    weight_decay: float = 5e-4,
-    batch_size: int = 128,
-    min_weight: float = 0.05,
-    seed: int = 0,
-) -> _Options:
-    def bad(key: str, value, why: str) -> ValueError:
-        return ValueError(f"parameter 'aggregation.{key}': {why}, got {value!r}")
+@dataclass(frozen=True, kw_only=True)
+class ViewParams(ParamBlock):
+    groups: int = setting(16, ge=1)  # colour-jitter draws per batch of views (= batch size for per-image draws)
+    batch_size: int = setting(512, ge=1)  # images per forward pass of the frozen model
 
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise bad("epochs", epochs, "must be an integer >= 1")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise bad("batch_size", batch_size, "must be an integer >= 1")
-    if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
-        raise bad("lr", lr, "must be a finite number > 0")
-    if not (isinstance(momentum, int | float) and 0 <= momentum < 1):
-        raise bad("momentum", momentum, "must be in [0, 1)")
-    if not isinstance(nesterov, bool):
-        raise bad("nesterov", nesterov, "must be true or false")
-    if nesterov and momentum == 0:
-        raise bad("nesterov", nesterov, "needs momentum > 0")
-    if not (isinstance(weight_decay, int | float) and math.isfinite(weight_decay) and weight_decay >= 0):
-        raise bad("weight_decay", weight_decay, "must be a finite number >= 0")
-    if not (isinstance(min_weight, int | float) and 0 <= min_weight < 1):
-        raise bad("min_weight", min_weight, "must be in [0, 1)")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise bad("seed", seed, "must be an integer")
-    return _Options(epochs, float(lr), float(momentum), nesterov, float(weight_decay), batch_size, min_weight, seed)
+
+# Where the unlabelled images of each test distribution come from.
+POOL = Literal["test", "train_reshaped"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AggregationParams(AggregationOptions):
+    """The ``aggregation`` parameter block: the optimisation plus which images and views it learns from.
+
+    ``pools`` lists the unlabelled image pools to learn weights from, each reported on its own:
+    ``test`` (default, the paper's transductive protocol): each distribution's own test images, unlabelled;
+    ``train_reshaped`` (SADE's released CIFAR script as first published): the balanced *training* set reshaped
+    to each test distribution (same profile, ``train_pool_n_max`` images per class at the head, None = the
+    balanced per-class size, e.g. 500 for CIFAR-100). Either way the weights are evaluated on the test
+    distribution.
+    """
+
+    enabled: bool = True
+    pools: tuple[POOL, ...] = ("test",)
+    train_pool_n_max: int | None = setting(None, ge=1)
+    views: ViewParams = ViewParams()
+
+    def check(self, prefix: str) -> Problems:
+        problems = super().check(prefix)
+        if len(set(self.pools)) != len(self.pools):
+            problems.append((f"{prefix}.pools", f"lists a pool twice: {list(self.pools)}"))
+        return problems
+
+    def options(self) -> AggregationOptions:
+        names = {f.name for f in dataclasses.fields(AggregationOptions)}
+        return AggregationOptions(**{k: v for k, v in vars(self).items() if k in names})
+
+
+def _options(**options) -> AggregationOptions:
+    return AggregationOptions.from_params(options, "aggregation")
 
 
 def _subset_tensor(name: str, indices: Indices, num_images: int | None) -> torch.Tensor:
@@ -175,7 +202,7 @@ def _subset_tensor(name: str, indices: Indices, num_images: int | None) -> torch
 class _WeightLearner:
     """The optimisation state of one test distribution: weights, optimiser, shuffling generator, history."""
 
-    def __init__(self, subset: torch.Tensor, num_experts: int, opts: _Options) -> None:
+    def __init__(self, subset: torch.Tensor, num_experts: int, opts: AggregationOptions) -> None:
         self.subset = subset
         self.opts = opts
         self.a = nn.Parameter(torch.full((num_experts,), 1.0 / num_experts))

@@ -7,7 +7,7 @@ Add a loss: a class here (or in its own small module) and one line in ``LOSSES``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from longtail_lab.models.outputs import ModelOutput
+from longtail_lab.params import Problems, check_kwargs
 
 
 def as_output(output: torch.Tensor | ModelOutput) -> ModelOutput:
@@ -74,6 +75,11 @@ LOSSES: dict[str, Callable[..., nn.Module]] = {
     "bsce": BalancedSoftmax,  # the LTRL/SADE papers' name for balanced softmax
     "sade": _diverse_experts,
 }
+
+
+def check_loss_options(name: str, options: Mapping | None, prefix: str, problems: Problems) -> dict | None:
+    """``options`` checked against the keyword arguments of loss ``name`` (``prefix`` names them in messages)."""
+    return check_kwargs(LOSSES[name], options, prefix, problems, ("class_counts",))
 
 
 def build_loss(name: str, class_counts, param: str = "loss", **options) -> nn.Module:

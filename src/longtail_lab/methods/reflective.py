@@ -9,47 +9,58 @@
 
 Everything lives on the training device and is vectorised: no host synchronisation per step. The
 memory bank, the class centres and the epoch counters are the objective's state, so they are part of
-the run checkpoint and a resumed run continues exactly. ``official_quirks`` reproduces the released
-code's knowledge review (logits divided by per-batch class counts; in epoch 1 the all-zero memory
-makes every class-0 sample a "correct" one, pulled towards a uniform prediction).
+the run checkpoint and a resumed run continues exactly. Two options reproduce the released code's knowledge
+review: ``batch_class_temperature`` (on by default: each sample's logits divided by the number of same-label
+samples in its mini-batch, the method as it produced the published numbers) and ``first_epoch_zero_memory``
+(off by default: in epoch 1 the all-zero memory makes every class-0 sample a "correct" one, pulled towards a
+uniform prediction).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from longtail_lab.data.long_tail import shot_groups
 from longtail_lab.engine.objective import Objective, StepContext
 from longtail_lab.models.outputs import ModelOutput
-from longtail_lab.params import reject_unknown_keys
+from longtail_lab.params import ParamBlock, Problems, setting
 
 
-@dataclass(frozen=True)
-class ReflectiveOptions:
+@dataclass(frozen=True, kw_only=True)
+class ReflectiveOptions(ParamBlock):
     review: bool = True  # KR
     summary: bool = True  # KS
     correction: bool = True  # KC (needs review)
-    temperature: float = 2.0
-    review_weight: float | None = None  # None: the loss's review_scale * T^2 (LTRL: 12 for SADE, 4 for BSCE/CE)
-    alpha: float = 0.01  # weight of the similarity part of the soft target (LTRL code)
-    first_epoch_smoothing: float = 0.1
-    official_quirks: bool = False
+    temperature: float = setting(2.0, gt=0)
+    # None: the loss's review_scale * T^2 (LTRL: 12 for SADE, 4 for BSCE/CE)
+    review_weight: float | None = setting(None, ge=0)
+    alpha: float = setting(0.01, ge=0, le=1)  # weight of the similarity part of the soft target (LTRL code)
+    first_epoch_smoothing: float = setting(0.1, ge=0, le=1)
+    # The released code divides each sample's logits by the number of same-label samples in its mini-batch
+    # (student and stored prediction) in the review; not in the paper, but what produced the published numbers.
+    batch_class_temperature: bool = True
+    # The released code reviews against the all-zero memory in epoch 1: every class-0 sample counts as
+    # "correct" and is pulled towards a uniform prediction. Off: samples without a stored prediction are skipped.
+    first_epoch_zero_memory: bool = False
 
     @classmethod
-    def from_params(cls, params: dict | None, prefix: str = "reflective_learning") -> ReflectiveOptions:
-        params = dict(params or {})
-        reject_unknown_keys(params, (f.name for f in dataclasses.fields(cls)), prefix)
-        opts = cls(**params)
-        if opts.temperature <= 0:
-            raise ValueError(f"parameter '{prefix}.temperature' must be > 0, got {opts.temperature}")
-        for name in ("alpha", "first_epoch_smoothing"):
-            if not 0.0 <= getattr(opts, name) <= 1.0:
-                raise ValueError(f"parameter '{prefix}.{name}' must be in [0, 1], got {getattr(opts, name)}")
-        return opts
+    def from_params(cls, params, prefix: str = "reflective_learning") -> ReflectiveOptions:
+        return super().from_params(params, prefix)
+
+    def check(self, prefix: str) -> Problems:
+        if self.correction and not self.review:
+            return [(f"{prefix}.correction", "needs review: true (knowledge correction projects the review gradient)")]
+        return []
+
+
+SHOT_GROUPS = ("many", "medium", "few")
 
 
 # ------------------------------------------------------------------------------- knowledge review
@@ -60,19 +71,19 @@ def batch_class_counts(targets: torch.Tensor, num_classes: int) -> torch.Tensor:
 
 def review_loss(
     student: torch.Tensor, teacher: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor, temperature: float
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mean over kept rows of KL(softmax(teacher/T) || softmax(student/T)) (the caller applies the weight,
     LTRL's T^2 x 3 for SADE or T^2 for single-model losses).
 
     Kept rows: ``valid`` and argmax(teacher) == target (correctly classified instances). Returns the
-    loss (0 with zero gradient when no row is kept) and the kept mask. No host sync.
+    loss (0 with zero gradient when no row is kept), the kept mask and the per-row KL. No host sync.
     """
     keep = valid & (teacher.argmax(1) == targets)
     log_q = F.log_softmax(teacher / temperature, dim=1)
     log_p = F.log_softmax(student / temperature, dim=1)
     kl_rows = (log_q.exp() * (log_q - log_p)).sum(1)
     kept = keep.to(kl_rows.dtype)
-    return (kl_rows * kept).sum() / kept.sum().clamp_min(1.0), keep
+    return (kl_rows * kept).sum() / kept.sum().clamp_min(1.0), keep, kl_rows
 
 
 # ------------------------------------------------------------------------------ knowledge summary
@@ -136,7 +147,15 @@ def _flat_grads(params: list[nn.Parameter]) -> torch.Tensor:
 class ReflectiveObjective(Objective):
     """``base_loss(output, targets)`` plus KR / KS / KC on a training split of ``num_samples``."""
 
-    def __init__(self, base_loss: nn.Module, num_samples: int, num_classes: int, options: ReflectiveOptions) -> None:
+    def __init__(
+        self,
+        base_loss: nn.Module,
+        num_samples: int,
+        num_classes: int,
+        options: ReflectiveOptions,
+        class_counts: Sequence[int] | None = None,
+    ) -> None:
+        """``class_counts`` (the training counts) split the review diagnostics by shot group (many / medium / few)."""
         self.base_loss = base_loss
         self.options = options
         # Knowledge correction needs the two gradients before DDP averages them: it all-reduces itself.
@@ -149,6 +168,12 @@ class ReflectiveObjective(Objective):
         )
         if options.correction and not options.review:
             raise ValueError("parameter 'reflective_learning.correction' needs 'review': true (it corrects KR)")
+        # shot group of every class (0 many, 1 medium, 2 few), for the per-group review diagnostics
+        self.group_of = torch.zeros(num_classes, dtype=torch.long)
+        if class_counts is not None:
+            for g, name in enumerate(SHOT_GROUPS):
+                self.group_of[shot_groups(np.asarray(class_counts))[name]] = g
+        self.group_sizes = torch.bincount(self.group_of, minlength=len(SHOT_GROUPS)).tolist()
         self.device = torch.device("cpu")
         self.memory = torch.zeros(num_samples, num_classes)  # previous-epoch logits per training sample
         self.has_memory = torch.zeros(num_samples, dtype=torch.bool)
@@ -160,6 +185,7 @@ class ReflectiveObjective(Objective):
         self._parts: tuple[torch.Tensor, torch.Tensor] | None = None
         self._segments: torch.Tensor | None = None
         self._stats = torch.zeros(4)  # review loss sum, kept samples, samples, conflicting tensors (sum of fractions)
+        self._group_stats = torch.zeros(3, len(SHOT_GROUPS))  # per shot group: review loss of kept rows, kept, seen
         self._steps = 0
 
     # ---- state
@@ -168,7 +194,8 @@ class ReflectiveObjective(Objective):
         self.base_loss = self.base_loss.to(device)
         # copy=True: DDP-spawned ranks receive this object through shared-memory pickling, so on the CPU a
         # no-op ``.to`` would leave every rank writing into the same memory bank.
-        for name in ("memory", "has_memory", "written", "features", "labels", "centres", "similarity_rows", "_stats"):
+        names = ("memory", "has_memory", "written", "features", "labels", "centres", "similarity_rows", "_stats")
+        for name in (*names, "_group_stats", "group_of"):
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, value.to(device, copy=True))
@@ -204,16 +231,18 @@ class ReflectiveObjective(Objective):
         main = self.base_loss(output, target)
         logits = output.logits.float()
         if opts.review:
-            if opts.official_quirks:
+            if opts.batch_class_temperature:
                 logits = logits / batch_class_counts(targets, self.num_classes).unsqueeze(1)
-                valid = torch.ones_like(targets, dtype=torch.bool)
-            else:
-                valid = self.has_memory[indices]
-            kr, keep = review_loss(logits, self.memory[indices], targets, valid, opts.temperature)
+            valid = torch.ones_like(targets, dtype=torch.bool) if opts.first_epoch_zero_memory else self.has_memory[indices]
+            kr, keep, kl_rows = review_loss(logits, self.memory[indices], targets, valid, opts.temperature)
             kr = kr * self.review_weight
             self.memory[indices] = logits.detach()
             batch = torch.full((), float(len(targets)), device=kr.device)
             self._stats[:3] += torch.stack([kr.detach() * batch, keep.sum().float(), batch])
+            kept = keep.float()
+            group = self.group_of[targets]
+            rows = torch.stack([kl_rows.detach().float() * kept * self.review_weight, kept, torch.ones_like(kept)])
+            self._group_stats.index_add_(1, group, rows)
         else:
             kr = torch.zeros((), device=main.device)
         self.written[indices] = True
@@ -279,13 +308,20 @@ class ReflectiveObjective(Objective):
     def epoch_metrics(self) -> dict:
         """Diagnostics of the epoch just finished (one host sync per epoch), then reset."""
         kr_sum, kept, seen, conflict = self._stats.tolist()
+        (loss_g, kept_g, seen_g) = self._group_stats.tolist()
         steps = max(self._steps, 1)
         self._stats.zero_()
+        self._group_stats.zero_()
         self._steps = 0
         out = {}
         if self.options.review:
             out["review_loss"] = kr_sum / max(seen, 1)
             out["review_kept"] = kept / max(seen, 1)
+            # per shot group: the share of its samples in the review term, and their mean review loss (NaN
+            # when the group has no class or no kept sample)
+            for g, name in enumerate(SHOT_GROUPS):
+                out[f"review_kept_{name}"] = kept_g[g] / seen_g[g] if seen_g[g] else math.nan
+                out[f"review_loss_{name}"] = loss_g[g] / kept_g[g] if kept_g[g] else math.nan
         if self.options.review and self.options.correction:
             out["conflicting_tensors"] = conflict / steps
         return out

@@ -245,6 +245,10 @@ def resnet32_experts(
     normed_classifier: bool = True,
     scale: float = 30.0,
     expert_impl: str = DEFAULT_EXPERT_IMPL,
+    blocks: int = 5,
 ) -> ExpertResNetCifar:
-    """SADE's CIFAR ``ResNet32Model``: 3 experts, ``reduce_dimension=true`` widths, NormedLinear x30."""
-    return ExpertResNetCifar(num_classes, num_experts, 5, tuple(widths), normed_classifier, scale, expert_impl)
+    """SADE's CIFAR ``ResNet32Model``: 3 experts, ``reduce_dimension=true`` widths, NormedLinear x30. ``blocks``
+    < 5 (BasicBlocks per stage) makes a shallower network for smoke runs; the papers' numbers are for 5."""
+    if blocks < 1:
+        raise ValueError(f"parameter 'model.blocks' must be >= 1, got {blocks}")
+    return ExpertResNetCifar(num_classes, num_experts, blocks, tuple(widths), normed_classifier, scale, expert_impl)

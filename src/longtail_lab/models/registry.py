@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from torch import nn
 
 from longtail_lab.models.experts_cifar import resnet32_experts
 from longtail_lab.models.resnet_cifar import resnet32
+from longtail_lab.params import Problems, check_kwargs
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "resnet32": resnet32,
@@ -17,6 +18,20 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 
 class UnknownNameError(ValueError):
     pass
+
+
+def check_model_params(params: Mapping | None, prefix: str, problems: Problems) -> dict | None:
+    """A ``model`` block ``{name, **kwargs}`` checked against the named builder's keyword arguments (unknown
+    keys and wrong types become problems naming ``<prefix>.<key>``); returns it, or ``None`` with problems."""
+    if not isinstance(params, Mapping):
+        problems.append((prefix, f"must be a mapping with 'name' and the model's options, got {params!r}"))
+        return None
+    name = params.get("name")
+    if name not in MODELS:
+        problems.append((f"{prefix}.name", f"must be one of {', '.join(sorted(MODELS))}, got {name!r}"))
+        return None
+    kwargs = check_kwargs(MODELS[name], {k: v for k, v in params.items() if k != "name"}, prefix, problems, ("num_classes",))
+    return None if kwargs is None else {"name": name, **kwargs}
 
 
 def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
@@ -37,3 +52,4 @@ def model_spec(params: dict, num_classes: int) -> tuple[str, dict, dict]:
         kwargs["widths"] = [int(w) for w in kwargs["widths"]]
     name = params.get("name", "resnet32")
     return name, kwargs, model_signature(name, num_classes, **kwargs)
+

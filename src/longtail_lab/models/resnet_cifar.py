@@ -90,6 +90,10 @@ def resnet32(
     widths: Sequence[int] = (16, 32, 64),
     normed_classifier: bool = False,
     scale: float = 30.0,
+    blocks: int = 5,
 ) -> ResNetCifar:
-    """ResNet-32: 3 x 5 BasicBlocks (6n + 2 layers with n = 5)."""
-    return ResNetCifar(num_classes, 5, tuple(widths), normed_classifier, scale)
+    """ResNet-32: 3 x 5 BasicBlocks (6n + 2 layers with n = 5). ``blocks`` < 5 makes the shallower ResNet-(6n+2)
+    (1 = ResNet-8), for smoke runs; the papers' numbers are for 5."""
+    if blocks < 1:
+        raise ValueError(f"parameter 'model.blocks' must be >= 1, got {blocks}")
+    return ResNetCifar(num_classes, blocks, tuple(widths), normed_classifier, scale)

@@ -9,16 +9,19 @@ import pandas as pd
 
 from longtail_lab.data.list_files import LabelList
 from longtail_lab.data.sources import ImageSources
-from longtail_lab.data.splits import select_split
+from longtail_lab.data.splits import list_rows, select_split
 from longtail_lab.engine.array_training import train_split
-from longtail_lab.engine.checkpoint import RunCheckpoints, check_signature
-from longtail_lab.engine.config import TrainConfig
+from longtail_lab.engine.checkpoint import RunCheckpoints, load_trained_model
 from longtail_lab.engine.predict import predict_logits
+from longtail_lab.engine.threads import use_threads
 from longtail_lab.evaluation.metrics import long_tail_report
-from longtail_lab.evaluation.plots import accuracy_vs_frequency
+from longtail_lab.evaluation.plots import accuracy_vs_frequency, agnostic_accuracy, training_curves
+from longtail_lab.evaluation.report import ordered, provenance, rounded
 from longtail_lab.methods.losses import build_loss
 from longtail_lab.methods.supervised import SupervisedObjective
 from longtail_lab.models import build_model, model_spec
+from longtail_lab.pipelines.cifar_lt.parameters import CifarLtParams
+from longtail_lab.progress import StepProgress
 
 log = logging.getLogger(__name__)
 
@@ -28,26 +31,22 @@ def train_model(
     split_list: LabelList,
     split_summary: dict,
     run_checkpoints: RunCheckpoints,
-    dataset: str,
-    model: dict,
-    loss: str,
-    augment: dict,
-    train: dict,
+    run_config: dict,
 ) -> tuple[dict, pd.DataFrame]:
-    """Train ``model`` with ``loss`` on the long-tailed split; resumes a matching unfinished run."""
-    cfg = TrainConfig.from_params(train)
-    data = sources.load(dataset)
-    train_arrays = select_split(data.train, split_list, dataset)
-    name, kwargs, signature = model_spec(model, data.train.num_classes)
-    objective = SupervisedObjective(build_loss(loss, train_arrays.class_counts()))
+    """Train the configured model with its loss on the long-tailed split; resumes a matching unfinished run."""
+    cfg = CifarLtParams.from_run_config(run_config)
+    data = sources.load(cfg.dataset)
+    train_arrays = select_split(data.train, split_list, cfg.dataset)
+    name, kwargs, signature = model_spec(cfg.model, data.train.num_classes)
+    objective = SupervisedObjective(build_loss(cfg.loss, train_arrays.class_counts()))
     checkpoint, history = train_split(
         train_arrays,
         partial(build_model, name, data.train.num_classes, **kwargs),
         signature,
         objective,
-        augment,
-        cfg,
-        {"dataset": dataset, "split": split_summary["content_sha256"], "loss": loss},
+        cfg.augment,
+        cfg.train,
+        {"dataset": cfg.dataset, "split": split_summary["content_sha256"], "loss": cfg.loss},
         run_checkpoints,
     )
     return checkpoint, pd.DataFrame(history)
@@ -58,27 +57,24 @@ def evaluate_model(
     checkpoint: dict,
     split_summary: dict,
     test_agnostic_lists: dict[str, LabelList],
-    dataset: str,
-    model: dict,
-    evaluation: dict,
+    run_config: dict,
 ):
-    """Uniform top-1, many/medium/few, ECE, per-class table, test-agnostic table, accuracy plot."""
-    test = sources.load(dataset).test
-    name, kwargs, signature = model_spec(model, test.num_classes)
-    check_signature(checkpoint, signature, "model_checkpoint")
-    net = build_model(name, test.num_classes, **kwargs)
-    net.load_state_dict(checkpoint["model"])
-    logits = predict_logits(net, test.images, int(evaluation.get("batch_size", 512)))
-    subsets = {n: test.indices_of(lst.items, f"test_agnostic_lists/{n}") for n, lst in test_agnostic_lists.items()}
-    train_counts = split_summary["class_counts"]
+    """Uniform top-1, many/medium/few, ECE, per-class table, test-agnostic table and plots, training curves."""
+    cfg = CifarLtParams.from_run_config(run_config)
+    test = sources.load(cfg.dataset).test
+    use_threads(cfg.train.num_threads)
+    net = load_trained_model(checkpoint, cfg.model, test.num_classes, cfg.dataset)
+    with StepProgress(f"{run_config['namespace']}: predicting the test set", len(test)) as progress:
+        logits = predict_logits(net, test.images, cfg.evaluation.batch_size, on_batch=progress.advance)
+    subsets = ordered(list_rows(test, test_agnostic_lists))
     metrics, table, agnostic = long_tail_report(
-        logits, test.labels, test.classes, train_counts, subsets, int(evaluation.get("ece_bins", 15))
+        logits, test.labels, test.classes, split_summary["class_counts"], subsets, cfg.evaluation.ece_bins
     )
-    metrics["dataset"] = dataset
+    metrics.update(provenance(run_config, split_summary, checkpoint))
     metrics["imbalance_ratio"] = split_summary["imbalance_ratio"]
+    metrics["loss"] = cfg.loss
     metrics["train"] = checkpoint["stats"]
-    metrics["fingerprint"] = checkpoint["fingerprint"]
-    title = f"{dataset} IR{split_summary['imbalance_ratio']:g}: top-1 {metrics['top1']:.3f}"
+    title = f"{cfg.dataset} IR{split_summary['imbalance_ratio']:g} {cfg.loss}: top-1 {metrics['top1']:.3f}"
     log.info(
         "evaluation: top-1 %.4f many %s medium %s few %s ECE %.4f",
         metrics["top1"],
@@ -87,4 +83,12 @@ def evaluate_model(
         metrics["few"],
         metrics["ece"],
     )
-    return metrics, table, agnostic, accuracy_vs_frequency(table, title)
+    history = pd.DataFrame(checkpoint["history"])
+    return (
+        rounded(metrics),
+        rounded(table),
+        rounded(agnostic),
+        accuracy_vs_frequency(table, title),
+        agnostic_accuracy(agnostic, title),
+        training_curves(history, title),
+    )

@@ -1,96 +1,38 @@
-"""Nodes of ``cifar_lt_rl``: resolve the recipe, train, learn expert weights at test time, evaluate."""
+"""Nodes of ``cifar_lt_rl``: train the resolved configuration, learn expert weights at test time, evaluate."""
 
 from __future__ import annotations
 
-import copy
 import logging
 from functools import partial
 
 import pandas as pd
 import torch
 
+from longtail_lab.data.arrays import ImageArrays, TrainTest
 from longtail_lab.data.augment import StrongViewAugment
 from longtail_lab.data.list_files import LabelList
 from longtail_lab.data.sources import ImageSources
-from longtail_lab.data.splits import select_split
-from longtail_lab.engine.array_training import build_augment, train_split
-from longtail_lab.engine.checkpoint import RunCheckpoints, check_signature
-from longtail_lab.engine.config import TrainConfig
+from longtail_lab.data.splits import list_rows, select_split, test_agnostic_lists, union_rows
+from longtail_lab.engine.array_training import train_split
+from longtail_lab.engine.checkpoint import RunCheckpoints, load_trained_model
 from longtail_lab.engine.predict import predict_expert_logits
+from longtail_lab.engine.threads import use_threads
 from longtail_lab.evaluation.metrics import classification_metrics, long_tail_report
-from longtail_lab.evaluation.plots import accuracy_vs_frequency, expert_accuracy_by_group
+from longtail_lab.evaluation.plots import (
+    accuracy_vs_frequency,
+    agnostic_accuracy,
+    expert_accuracy_by_group,
+    training_curves,
+)
+from longtail_lab.evaluation.report import ordered, provenance, rounded
 from longtail_lab.methods.aggregation import ViewLogitsCache, aggregate_all, aggregate_logits
-from longtail_lab.methods.losses import LOSSES
 from longtail_lab.methods.objectives import build_objective
-from longtail_lab.methods.reflective import ReflectiveOptions
 from longtail_lab.models import build_model, model_spec
-from longtail_lab.params import reject_unknown_keys
+from longtail_lab.pipelines.cifar_lt_rl.parameters import CifarLtRlRun
+from longtail_lab.progress import StepProgress
 
 log = logging.getLogger(__name__)
-
-AGGREGATION_KEYS = {
-    "enabled",
-    "epochs",
-    "lr",
-    "momentum",
-    "nesterov",
-    "weight_decay",
-    "batch_size",
-    "min_weight",
-    "seed",
-}
-VIEW_KEYS = {"groups", "batch_size"}
-
-
-def _merge(base: dict, override: dict) -> dict:
-    out = copy.deepcopy(dict(base))
-    for key, value in (override or {}).items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def resolve_run_config(
-    method: str,
-    reflective: bool,
-    recipe: str,
-    recipes: dict,
-    models: dict,
-    model: dict,
-    method_options: dict,
-    reflective_learning: dict,
-    augment: dict,
-    train: dict,
-) -> dict:
-    """One explicit configuration: the recipe's augmentation and schedule under ``augment``/``train``
-    overrides, the method's model under ``model`` overrides. Saved as the run's resolved parameters."""
-    if method not in LOSSES:
-        raise ValueError(f"parameter 'method': unknown method {method!r}; known: {sorted(LOSSES)}")
-    if not isinstance(reflective, bool):
-        raise ValueError(f"parameter 'reflective' must be true or false, got {reflective!r}")
-    if recipe not in recipes:
-        raise ValueError(f"parameter 'recipe': unknown recipe {recipe!r}; known: {sorted(recipes)}")
-    if method not in models and not model.get("name"):
-        raise ValueError(f"parameter 'models' has no model for method {method!r}; add models.{method} or model.name")
-    chosen = recipes[recipe] or {}
-    unknown = sorted(set(chosen) - {"augment", "train", "description"})
-    if unknown:
-        raise ValueError(f"parameter 'recipes.{recipe}.{unknown[0]}' is unknown; a recipe sets augment and train")
-    resolved = {
-        "method": method,
-        "reflective": reflective,
-        "recipe": recipe,
-        "model": _merge(models.get(method, {}), model),
-        "method_options": dict((method_options or {}).get(method, {}) or {}),
-        "reflective_learning": dict(reflective_learning or {}) if reflective else {},
-        "augment": _merge(chosen.get("augment", {}), augment),
-        "train": _merge(chosen.get("train", {}), train),
-    }
-    # fail here, before any data is read, on settings the later nodes would refuse
-    TrainConfig.from_params(resolved["train"])
-    build_augment(resolved["augment"])
-    if reflective:
-        ReflectiveOptions.from_params(resolved["reflective_learning"])
-    return resolved
+GROUPS = ("top1", "many", "medium", "few")
 
 
 def train_model(
@@ -98,35 +40,37 @@ def train_model(
     split_list: LabelList,
     split_summary: dict,
     run_checkpoints: RunCheckpoints,
-    dataset: str,
     run_config: dict,
 ) -> tuple[dict, pd.DataFrame]:
     """Train the resolved configuration on the long-tailed split; resumes a matching unfinished run."""
-    cfg = TrainConfig.from_params(run_config["train"])
-    data = sources.load(dataset)
-    train_arrays = select_split(data.train, split_list, dataset)
+    run = CifarLtRlRun.from_run_config(run_config)
+    data = sources.load(run.dataset)
+    train_arrays = select_split(data.train, split_list, run.dataset)
     num_classes = data.train.num_classes
-    name, kwargs, signature = model_spec(run_config["model"], num_classes)
+    name, kwargs, signature = model_spec(run.model, num_classes)
     objective = build_objective(
-        run_config["method"],
+        run.method,
         train_arrays.class_counts(),
         len(train_arrays),
-        run_config["method_options"],
-        run_config["reflective"],
-        run_config["reflective_learning"],
+        run.method_options,
+        run.reflective,
+        run.reflective_learning,
     )
     run_key = {
-        "dataset": dataset,
+        "dataset": run.dataset,
         "split": split_summary["content_sha256"],
-        **{k: run_config[k] for k in ("method", "method_options", "reflective", "reflective_learning")},
+        "method": run.method,
+        "method_options": run.method_options,
+        "reflective": run.reflective,
+        "reflective_learning": run.reflective_learning.to_dict() if run.reflective_learning else {},
     }
     checkpoint, history = train_split(
         train_arrays,
         partial(build_model, name, num_classes, **kwargs),
         signature,
         objective,
-        run_config["augment"],
-        cfg,
+        run.augment,
+        run.train,
         run_key,
         run_checkpoints,
     )
@@ -134,55 +78,93 @@ def train_model(
     return checkpoint, pd.DataFrame(history)
 
 
-def _load_model(checkpoint: dict, run_config: dict, num_classes: int) -> torch.nn.Module:
-    name, kwargs, signature = model_spec(run_config["model"], num_classes)
-    check_signature(checkpoint, signature, "model_checkpoint")
-    net = build_model(name, num_classes, **kwargs)
-    net.load_state_dict(checkpoint["model"])
-    return net
+def aggregation_pool(
+    pool: str, data: TrainTest, train_counts: list[int], lists: dict[str, LabelList], run: CifarLtRlRun, prefix: str
+) -> tuple[ImageArrays, dict]:
+    """The unlabelled images of one pool and, per test distribution, the positions of its images among them.
+
+    ``test``: each distribution's own test images. ``train_reshaped``: the balanced training set drawn with each
+    distribution's profile (SADE's released CIFAR script: the same per-class counts and selection as the test
+    lists, with the per-class maximum of the training set). Only the images some distribution uses are kept.
+    """
+    if pool == "test":
+        rows = list_rows(data.test, lists)
+        source = data.test
+    else:
+        n_max = run.aggregation.train_pool_n_max or int(data.train.class_counts().min())
+        reshaped = test_agnostic_lists(
+            data.train, train_counts, run.test_agnostic.ratios, n_max, run.test_agnostic.seed,
+            prefix=f"{prefix}.aggregation.train_pool",
+        )  # fmt: skip
+        rows = list_rows(data.train, {name: reshaped[name] for name in lists}, "train_reshaped")
+        source = data.train
+    union, positions = union_rows(rows)
+    return source.subset(union), ordered(positions)
 
 
 def aggregate_experts(
     sources: ImageSources,
     checkpoint: dict,
+    split_summary: dict,
     test_agnostic_lists: dict[str, LabelList],
-    dataset: str,
     run_config: dict,
-    aggregation: dict,
 ) -> dict:
     """SADE's test-time self-supervised aggregation: expert weights per test distribution, learned on that
-    distribution's unlabeled test images (two strong views, prediction stability), fresh for each."""
-    aggregation = dict(aggregation)
-    views = dict(aggregation.pop("views", {}) or {})
-    reject_unknown_keys(aggregation, AGGREGATION_KEYS, "aggregation")
-    reject_unknown_keys(views, VIEW_KEYS, "aggregation.views")
-    test = sources.load(dataset).test
-    net = _load_model(checkpoint, run_config, test.num_classes)
+    distribution's unlabelled images (two strong views, prediction stability), fresh for each; one set per pool."""
+    run = CifarLtRlRun.from_run_config(run_config)
+    params = run.aggregation
+    data = sources.load(run.dataset)
+    net = load_trained_model(checkpoint, run.model, data.test.num_classes, run.dataset)
     experts = getattr(net, "num_experts", 1)
-    enabled = bool(aggregation.pop("enabled", True))
-    if experts < 2 or not enabled:
-        reason = "single-expert model" if experts < 2 else "aggregation.enabled is false"
+    if experts < 2 or not params.enabled or not params.pools:
+        reason = "single-expert model" if experts < 2 else "aggregation is disabled (enabled: false or no pools)"
         log.info("test-time aggregation skipped (%s): equal expert weights", reason)
-        return {"learned": False, "reason": reason, "distributions": {}}
-    subsets = {n: test.indices_of(lst.items, f"test_agnostic_lists/{n}") for n, lst in test_agnostic_lists.items()}
-    cache = ViewLogitsCache(
-        net,
-        test.images,
-        StrongViewAugment(groups=int(views.get("groups", 16))),
-        batch_size=int(views.get("batch_size", 512)),
-        seed=int(aggregation.get("seed", 0)),
-        keep_epochs=1,
-    )
-    results = aggregate_all(cache, subsets, **aggregation)
-    for name, res in results.items():
-        log.info(
-            "aggregation %s: weights %s after %d epoch(s)%s",
-            name,
-            [round(w, 3) for w in res.weights],
-            res.epochs_run,
-            " (early stop)" if res.stopped_early else "",
+        return {"learned": False, "reason": reason, "pools": {}}
+    use_threads(run.train.num_threads)
+    out = {"learned": True, "pools": {}}
+    for pool in params.pools:
+        images, subsets = aggregation_pool(
+            pool, data, split_summary["class_counts"], test_agnostic_lists, run, run_config["namespace"]
         )
-    return {"learned": True, "distributions": {n: r.to_dict() for n, r in results.items()}}
+        log.info(
+            "test-time aggregation on the %s pool: %d distributions, views of %d images per epoch",
+            pool,
+            len(subsets),
+            len(images),
+        )
+        with StepProgress(f"aggregation views ({pool})", 2 * len(images)) as progress:
+            cache = ViewLogitsCache(
+                net,
+                images.images,
+                StrongViewAugment(groups=params.views.groups),
+                batch_size=params.views.batch_size,
+                seed=params.seed,
+                keep_epochs=1,
+                progress=progress,
+            )
+            results = aggregate_all(cache, subsets, **params.options().to_dict())
+        for name, res in results.items():
+            log.info(
+                "aggregation (%s pool) %s: weights %s after %d epoch(s)%s",
+                pool,
+                name,
+                [round(w, 3) for w in res.weights],
+                res.epochs_run,
+                " (early stop)" if res.stopped_early else "",
+            )
+        out["pools"][pool] = {
+            "images": len(images),
+            "distributions": {name: rounded(res.to_dict()) for name, res in results.items()},
+        }
+    return out
+
+
+def _pool_columns(pool: str) -> tuple[str, str, str]:
+    """(top-1, weight prefix, epochs) columns of a pool in the test-agnostic table; the test pool keeps the
+    plain names."""
+    if pool == "test":
+        return "top1_aggregated", "weight_expert", "aggregation_epochs"
+    return f"top1_aggregated_{pool}", f"{pool}_weight_expert", f"aggregation_epochs_{pool}"
 
 
 def evaluate_model(
@@ -191,35 +173,39 @@ def evaluate_model(
     split_summary: dict,
     test_agnostic_lists: dict[str, LabelList],
     expert_weights: dict,
-    dataset: str,
     run_config: dict,
-    evaluation: dict,
 ):
     """Uniform and test-agnostic accuracy with equal expert weights (SADE's plain prediction) and with the
-    learned weights; per-expert accuracy by shot group; per-class table; plots."""
-    test = sources.load(dataset).test
-    net = _load_model(checkpoint, run_config, test.num_classes)
-    experts = predict_expert_logits(net, test.images, int(evaluation.get("batch_size", 512)))  # [E, N, C]
+    learned weights of each pool; per-expert accuracy by shot group; per-class table; plots."""
+    run = CifarLtRlRun.from_run_config(run_config)
+    test = sources.load(run.dataset).test
+    use_threads(run.train.num_threads)
+    net = load_trained_model(checkpoint, run.model, test.num_classes, run.dataset)
+    with StepProgress(f"{run_config['namespace']}: predicting the test set", len(test)) as progress:
+        experts = predict_expert_logits(net, test.images, run.evaluation.batch_size, on_batch=progress.advance)
     equal = experts.mean(0)
-    subsets = {n: test.indices_of(lst.items, f"test_agnostic_lists/{n}") for n, lst in test_agnostic_lists.items()}
+    subsets = ordered(list_rows(test, test_agnostic_lists))
     train_counts = split_summary["class_counts"]
-    bins = int(evaluation.get("ece_bins", 15))
+    bins = run.evaluation.ece_bins
     metrics, table, agnostic = long_tail_report(equal, test.labels, test.classes, train_counts, subsets, bins)
     labels = torch.from_numpy(test.labels).long()
 
-    # learned weights, one set per distribution, evaluated on that distribution's images
-    learned = expert_weights.get("distributions", {})
+    # learned weights, one set per distribution and pool, evaluated on that distribution's test images
+    pools = expert_weights.get("pools", {})
     rows = []
     for name, idx in subsets.items():
         row = {"distribution": name, "num_test": len(idx)}
         row["top1_equal_weights"] = float(agnostic.loc[agnostic["distribution"] == name, "top1"].iloc[0])
-        if name in learned:
-            weights = learned[name]["weights"]
-            idx_t = torch.as_tensor(idx, dtype=torch.long)
+        idx_t = torch.as_tensor(idx, dtype=torch.long)
+        for pool, learned in pools.items():
+            if name not in learned["distributions"]:
+                continue
+            top1_column, weight_column, epochs_column = _pool_columns(pool)
+            weights = learned["distributions"][name]["weights"]
             pred = aggregate_logits(experts[:, idx_t], weights).argmax(1)
-            row["top1_aggregated"] = float((pred == labels[idx_t]).float().mean()) if len(idx_t) else float("nan")
-            row.update({f"weight_expert{k + 1}": w for k, w in enumerate(weights)})
-            row["aggregation_epochs"] = learned[name]["epochs_run"]
+            row[top1_column] = float((pred == labels[idx_t]).float().mean()) if len(idx_t) else float("nan")
+            row.update({f"{weight_column}{k + 1}": w for k, w in enumerate(weights)})
+            row[epochs_column] = learned["distributions"][name]["epochs_run"]
         rows.append(row)
     agnostic_table = pd.DataFrame(rows)
 
@@ -227,39 +213,45 @@ def evaluate_model(
     by_expert = {}
     for k in range(experts.shape[0]):
         m, _ = classification_metrics(experts[k], labels, train_counts, bins)
-        by_expert[f"expert{k + 1}"] = {g: m[g] for g in ("top1", "many", "medium", "few")}
-    by_expert["equal_weights"] = {g: metrics[g] for g in ("top1", "many", "medium", "few")}
-    if "uniform" in learned:
-        m, _ = classification_metrics(aggregate_logits(experts, learned["uniform"]["weights"]), labels, train_counts)
-        by_expert["aggregated_uniform"] = {g: m[g] for g in ("top1", "many", "medium", "few")}
-        metrics["aggregated"] = {g: m[g] for g in ("top1", "many", "medium", "few", "ece")}
-        metrics["test_agnostic_aggregated"] = dict(
-            zip(agnostic_table["distribution"], agnostic_table["top1_aggregated"], strict=True)
+        by_expert[f"expert{k + 1}"] = {g: m[g] for g in GROUPS}
+    by_expert["equal_weights"] = {g: metrics[g] for g in GROUPS}
+    for pool, learned in pools.items():
+        top1_column = _pool_columns(pool)[0]
+        suffix = "" if pool == "test" else f"_{pool}"
+        weights = {n: r["weights"] for n, r in learned["distributions"].items()}
+        metrics[f"expert_weights{suffix}"] = weights
+        metrics[f"test_agnostic_aggregated{suffix}"] = dict(
+            zip(agnostic_table["distribution"], agnostic_table[top1_column], strict=True)
         )
+        if "uniform" in weights:
+            m, _ = classification_metrics(aggregate_logits(experts, weights["uniform"]), labels, train_counts)
+            by_expert[f"aggregated_uniform{suffix}"] = {g: m[g] for g in GROUPS}
+            metrics[f"aggregated{suffix}"] = {g: m[g] for g in (*GROUPS, "ece")}
     metrics["experts"] = by_expert
-    metrics["expert_weights"] = {n: r["weights"] for n, r in learned.items()}
-    metrics["dataset"] = dataset
+    metrics["aggregation_pools"] = list(pools)
+    metrics.update(provenance(run_config, split_summary, checkpoint))
     metrics["imbalance_ratio"] = split_summary["imbalance_ratio"]
-    metrics["method"] = run_config["method"]
-    metrics["reflective"] = run_config["reflective"]
-    metrics["recipe"] = run_config["recipe"]
+    metrics["method"] = run.method
+    metrics["reflective"] = run.reflective
+    metrics["recipe"] = run.recipe
     metrics["train"] = checkpoint["stats"]
-    metrics["fingerprint"] = checkpoint["fingerprint"]
-    label = f"{run_config['method']}{'+RL' if run_config['reflective'] else ''}"
-    title = f"{dataset} IR{split_summary['imbalance_ratio']:g} {label}: top-1 {metrics['top1']:.3f}"
+    title = f"{run.dataset} IR{split_summary['imbalance_ratio']:g} {run.label}: top-1 {metrics['top1']:.3f}"
     log.info(
         "evaluation (%s, equal weights): top-1 %.4f many %s medium %s few %s; aggregated uniform %s",
-        label,
+        run.label,
         metrics["top1"],
         metrics["many"],
         metrics["medium"],
         metrics["few"],
         metrics.get("aggregated", {}).get("top1"),
     )
+    history = pd.DataFrame(checkpoint["history"])
     return (
-        metrics,
-        table,
-        agnostic_table,
+        rounded(metrics),
+        rounded(table),
+        rounded(agnostic_table),
         accuracy_vs_frequency(table, title),
         expert_accuracy_by_group(by_expert, title),
+        agnostic_accuracy(agnostic_table, title, [c for c in agnostic_table.columns if c.startswith("top1")]),
+        training_curves(history, title),
     )

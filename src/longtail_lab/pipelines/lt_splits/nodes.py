@@ -1,34 +1,22 @@
-"""Nodes that turn a raw balanced dataset into a long-tailed split."""
+"""Nodes that turn a raw balanced dataset into a long-tailed split (all settings from the run configuration)."""
 
 from __future__ import annotations
 
-from longtail_lab.data.arrays import DataError
 from longtail_lab.data.list_files import LabelList
 from longtail_lab.data.sources import ImageSources
-from longtail_lab.data.splits import long_tail_list, test_agnostic_lists
+from longtail_lab.data.splits import AgnosticListParams, SplitParams, long_tail_list, test_agnostic_lists
 from longtail_lab.evaluation.plots import class_histogram
-from longtail_lab.params import reject_unknown_keys
-
-SPLIT_KEYS = {"profile", "imbalance_ratio", "n_max", "seed"}
-TEST_AGNOSTIC_KEYS = {"ratios", "n_max", "seed"}
 
 
-def _check_keys(params: dict, known: set[str], prefix: str) -> None:
-    reject_unknown_keys(params, known, prefix, DataError)
-
-
-def make_long_tail_split(sources: ImageSources, dataset: str, split: dict) -> tuple[LabelList, dict]:
-    """Subsample the training set of ``dataset`` with a long-tail profile -> (list, summary)."""
-    _check_keys(split, SPLIT_KEYS, "split")
-    data = sources.load(dataset)
+def make_long_tail_split(sources: ImageSources, run_config: dict) -> tuple[LabelList, dict]:
+    """Subsample the training set of the run's dataset with a long-tail profile -> (list, summary)."""
+    prefix = f"{run_config['namespace']}.split"
+    split = SplitParams.from_params(run_config["split"], prefix)
+    data = sources.load(run_config["dataset"])
     lst, summary = long_tail_list(
-        data.train,
-        profile=split.get("profile", "exponential"),
-        imbalance_ratio=split["imbalance_ratio"],
-        n_max=split.get("n_max"),
-        seed=int(split.get("seed", 0)),
+        data.train, split.profile, split.imbalance_ratio, split.n_max, split.seed, prefix=prefix
     )
-    return lst, {"dataset": dataset, **summary}
+    return lst, {"dataset": run_config["dataset"], **summary}
 
 
 def plot_split_histogram(summary: dict):
@@ -38,16 +26,11 @@ def plot_split_histogram(summary: dict):
     return class_histogram(summary["class_counts"], title)
 
 
-def make_test_agnostic_lists(
-    sources: ImageSources, dataset: str, summary: dict, test_agnostic: dict
-) -> dict[str, LabelList]:
+def make_test_agnostic_lists(sources: ImageSources, summary: dict, run_config: dict) -> dict[str, LabelList]:
     """forward/backward test distributions at each ratio plus uniform, from the balanced test set."""
-    _check_keys(test_agnostic, TEST_AGNOSTIC_KEYS, "test_agnostic")
-    data = sources.load(dataset)
+    prefix = f"{run_config['namespace']}.test_agnostic"
+    params = AgnosticListParams.from_params(run_config["test_agnostic"], prefix)
+    data = sources.load(run_config["dataset"])
     return test_agnostic_lists(
-        data.test,
-        summary["class_counts"],
-        ratios=[float(r) for r in test_agnostic.get("ratios", [50, 25, 10, 5, 2])],
-        n_max=int(test_agnostic.get("n_max", 100)),
-        seed=int(test_agnostic.get("seed", 0)),
+        data.test, summary["class_counts"], params.ratios, params.n_max, params.seed, prefix=prefix
     )
