@@ -123,3 +123,60 @@ def test_every_dataset_is_persisted_with_a_viz_layer(pipelines, name):
             assert dataset_name in handoffs, f"{dataset_name} is an input or final output but not in the catalog"
             continue
         assert dataset.metadata["kedro-viz"]["layer"] in LAYERS, dataset_name
+
+
+def _catalog(env: str, runtime_params: dict | None = None) -> dict:
+    from longtail_lab import settings
+
+    loader = OmegaConfigLoader(
+        str(PROJECT_ROOT / "conf"), env=env, runtime_params=runtime_params or {}, **settings.CONFIG_LOADER_ARGS
+    )
+    return loader["catalog"]
+
+
+def test_cifar_pickles_are_downloaded_unless_switched_off():
+    sources = _catalog("local")["raw_image_datasets"]["sources"]
+    assert sources["cifar100"]["download"] is True and sources["cifar10"]["download"] is True
+    off = _catalog("local", {"download_raw": False})["raw_image_datasets"]["sources"]
+    assert off["cifar100"]["download"] is False
+
+
+def test_test_environment_writes_apart_from_real_runs():
+    """A smoke run must never become "the latest" result of a real run: its outputs live under data/test_env."""
+    base, test = _catalog("local"), _catalog("test")
+    for name in ("{ns}.metrics", "{ns}.model_checkpoint", "{ns}.split_list", "fmow_crop_folder"):
+        assert base[name]["filepath"].startswith("data/0"), name
+        assert test[name]["filepath"].startswith("data/test_env/0"), name
+    assert test["{ns}.run_checkpoints"]["path"] == "data/test_env/06_models/{ns}/runs"
+    # raw inputs are shared
+    assert test["raw_image_datasets"]["sources"]["cifar100"]["path"] == "data/01_raw"
+
+
+def test_kedro_commands_print_no_omegaconf_deprecation_warnings(tmp_path):
+    """Kedro's config loader uses an API omegaconf 2.4 deprecates; settings.py silences it for the CLI too."""
+    import subprocess
+    import sys
+
+    code = (
+        "import longtail_lab.settings as s\n"
+        "from kedro.config import OmegaConfigLoader\n"
+        f"OmegaConfigLoader({str(PROJECT_ROOT / 'conf')!r}, env='test', **s.CONFIG_LOADER_ARGS)['catalog']\n"
+    )
+    result = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, check=True)
+    assert "register_new_resolver" not in result.stderr
+
+
+def test_a_typo_in_the_namespace_of_an_override_stops_the_run_before_anything(tmp_path):
+    from kedro.framework.session import KedroSession
+
+    from longtail_lab.params import ParameterError
+    from tests.fixtures import make_project_copy
+
+    project = make_project_copy(tmp_path / "project")
+    bootstrap_project(project)
+    params = {"cifar_lt_r": {"train": {"epochs": 1}}}
+    with KedroSession.create(project_path=project, env="test", runtime_params=params) as session:
+        with pytest.raises(ParameterError, match=r"'cifar_lt_r.train.epochs' \(from --params\) is not read by this run "
+                           r"\(did you mean 'cifar_lt_rl'\?\)"):  # fmt: skip
+            session.run(pipeline_names=["cifar_lt_rl"])
+    assert not (project / "data" / "test_env").exists()

@@ -77,6 +77,49 @@ def test_missing_raw_data_names_folder_and_download(tmp_path):
     assert "train" in message and "meta" in message
 
 
+def test_missing_raw_data_names_the_official_archive(tmp_path):
+    with pytest.raises(DataError, match=r"Download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"):
+        read_cifar("cifar10", tmp_path / "raw")
+
+
+def test_a_failed_download_names_the_url_and_where_to_put_the_files(tmp_path, monkeypatch):
+    """No network in tests: the download itself is replaced by one that fails the way urllib does offline."""
+    import urllib.error
+
+    import torchvision.datasets.utils as tv_utils
+
+    calls = []
+
+    def offline(url, root, filename=None, md5=None, **kwargs):
+        calls.append((url, root, filename, md5))
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(tv_utils, "download_and_extract_archive", offline)
+    with pytest.raises(DataError) as info:
+        read_cifar("cifar100", tmp_path / "raw", download=True)
+    message = str(info.value)
+    assert "downloading https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz" in message
+    assert "URLError" in message and "Temporary failure in name resolution" in message
+    assert str(tmp_path / "raw" / "cifar-100-python") in message and "download_raw=false" in message
+    # torchvision's own checksum is passed on
+    assert calls == [
+        (
+            "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+            str(tmp_path / "raw"),
+            "cifar-100-python.tar.gz",
+            "eb9058c3a382ffc7106e4002c42a8d85",
+        )
+    ]
+
+
+def test_the_download_is_skipped_when_the_pickles_are_there(tmp_path, monkeypatch):
+    import torchvision.datasets.utils as tv_utils
+
+    monkeypatch.setattr(tv_utils, "download_and_extract_archive", lambda *a, **k: pytest.fail("downloaded"))
+    write_tiny_cifar10(tmp_path, train_per_class=2, test_per_class=1)
+    assert len(read_cifar("cifar10", tmp_path, download=True).train) == 20
+
+
 def test_one_missing_batch_is_listed(tmp_path):
     folder = write_tiny_cifar10(tmp_path, 1, 1)
     (folder / "data_batch_3").unlink()

@@ -127,3 +127,11 @@ def test_fingerprint_is_stable_across_key_order():
 def test_fingerprint_differs_for_different_values(change):
     base = {"dataset": "cifar100", "train": {"lr": 0.1, "epochs": 2}, "loss": "ce"}
     assert fingerprint({**base, **change}) != fingerprint(base)
+
+
+def test_a_checkpoint_of_another_dataset_names_both_datasets():
+    found = {"model_signature": {"name": "resnet32", "num_classes": 10, "kwargs": {}}, "dataset": "cifar10"}
+    expected = {"name": "resnet32", "num_classes": 100, "kwargs": {}}
+    with pytest.raises(CheckpointError, match=r"10 classes, trained on cifar10, but 'resnet32' with 100 classes was "
+                       r"asked for \(dataset cifar100\)"):  # fmt: skip
+        check_signature(found, expected, "model_checkpoint", "cifar100")

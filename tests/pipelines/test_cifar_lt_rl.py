@@ -3,6 +3,7 @@ plus the parameter block and its recipe resolution on their own."""
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from rich.console import Console
 
+import longtail_lab.progress as progress_module
 from longtail_lab.data.long_tail import class_profile
 from longtail_lab.data.long_tail import test_agnostic_counts as agnostic_counts
 from longtail_lab.engine.predict import predict_expert_logits
@@ -46,6 +49,7 @@ class Runs:
     sade_rl: str
     rerun: str
     bsce: str
+    terminal: str  # what the first run drew on a (forced) terminal
 
     def out(self, name: str, version: str) -> Path:
         return versioned(self.project / "data" / "test_env" / OUTPUTS[name].format(ns=NS), version)
@@ -57,13 +61,24 @@ class Runs:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Runs:
     project = new_project(tmp_path_factory.mktemp("cifar_lt_rl") / "project")
-    run_pipeline(project, NS)
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120)
+    with pytest.MonkeyPatch.context() as patch:  # as typed at a terminal: every step draws its rich bar
+        patch.setattr(progress_module, "terminal_console", lambda requested=None: console)
+        run_pipeline(project, NS)
     (sade_rl,) = version_names(project)
     run_pipeline(project, NS, BOTH_POOLS)  # same training configuration: resumed (finished), two pools
     (rerun,) = version_names(project) - {sade_rl}
     run_pipeline(project, NS, {NS: {"method": "bsce", "reflective": False, "recipe": "sade"}})
     (bsce,) = version_names(project) - {sade_rl, rerun}
-    return Runs(project, sade_rl, rerun, bsce)
+    return Runs(project, sade_rl, rerun, bsce, out.getvalue())
+
+
+def test_every_long_step_shows_a_bar_at_a_terminal(runs):
+    """Training, test-time aggregation and evaluation each draw progress (a terminal run used to crash at the
+    first epoch: the bar's fields were dropped by rich's ``reset``)."""
+    for text in ("epoch 1/2", "epoch 2/2", "img/s", "aggregation views, epoch 1", "predicting the test set"):
+        assert text in runs.terminal, text
 
 
 def test_every_output_is_versioned_per_run(runs):

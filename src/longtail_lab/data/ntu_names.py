@@ -18,13 +18,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.list_files import LabelList
 from longtail_lab.data.long_tail import class_profile, select_per_class
+from longtail_lab.params import MAX_SEED, ParamBlock, Problems, setting
 
 DATASETS = ("ntu", "nwucla")
 NTU_MAX_ACTION = 120
@@ -32,6 +33,7 @@ NWUCLA_ACTIONS = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12)
 NWUCLA_NUM_CLASSES = len(NWUCLA_ACTIONS)
 SHORT_CLASS_MODES = ("error", "keep_all")
 PROFILE_TAGS = {"exponential": "exp", "step": "step"}
+
 
 _NTU_NAME = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 _NWUCLA_NAME = re.compile(r"a(\d{2})_s(\d{2})_e(\d{2})_v(\d{2})")
@@ -210,23 +212,33 @@ def format_names(names) -> str:
     return "\n".join(names)
 
 
-def check_num_classes(names: SampleNames, num_classes: int) -> None:
-    """Every label must be below ``num_classes`` (e.g. NTU-60 lists hold actions A001-A060 only)."""
+def _key(block: str, name: str) -> str:
+    """The full name of parameter ``name`` of the block ``block`` (e.g. ``ntu120_xsub.ntu_lt``)."""
+    return f"{block}.{name}" if block else name
+
+
+def check_num_classes(names: SampleNames, num_classes: int, block: str = "") -> None:
+    """Every label must be below ``num_classes`` (e.g. NTU-60 lists hold actions A001-A060 only);
+    ``block`` names the parameter block in messages (e.g. ``nwucla.ntu_lt``)."""
     if names.dataset == "nwucla" and num_classes != NWUCLA_NUM_CLASSES:
-        raise DataError(f"parameter 'num_classes': NW-UCLA has {NWUCLA_NUM_CLASSES} classes, got {num_classes}")
+        raise DataError(
+            f"parameter '{_key(block, 'num_classes')}': NW-UCLA has {NWUCLA_NUM_CLASSES} classes, got {num_classes}"
+        )
     bad = np.flatnonzero(names.labels >= num_classes)
     if bad.size:
         pos = int(bad[0])
         raise DataError(
             f"{names.source}, line {names.line_of(pos)}: {names.names[pos]} has label {int(names.labels[pos])}, "
-            f"not below num_classes={num_classes} ({bad.size} name(s) affected)"
+            f"not below {_key(block, 'num_classes')}={num_classes} ({bad.size} name(s) affected)"
         )
 
 
-def list_name(prefix: str, profile: str, imbalance_ratio: float) -> str:
+def list_name(prefix: str, profile: str, imbalance_ratio: float, block: str = "") -> str:
     """Official file stem, e.g. ``NTU120_xsub_exp_100`` (``step`` for the step profile)."""
     if profile not in PROFILE_TAGS:
-        raise DataError(f"parameter 'profile': unknown profile {profile!r}; choose one of {tuple(PROFILE_TAGS)}")
+        raise DataError(
+            f"parameter '{_key(block, 'profile')}': unknown profile {profile!r}; choose one of {tuple(PROFILE_TAGS)}"
+        )
     return f"{prefix}_{PROFILE_TAGS[profile]}_{imbalance_ratio:g}"
 
 
@@ -253,6 +265,7 @@ def long_tail_names(
     n_max: int,
     seed: int = 0,
     short_classes: str = "error",
+    block: str = "",
 ) -> tuple[SampleNames, dict]:
     """BRL ``imblance_gentxt`` selection -> (long-tailed names, info).
 
@@ -262,23 +275,25 @@ def long_tail_names(
 
     A class with fewer names than its target is an error by default (``short_classes='error'``);
     ``'keep_all'`` is the official behaviour (all of its names are kept, the RNG stream is unchanged),
-    and the info lists those classes either way.
+    and the info lists those classes either way. ``block`` names the parameter block in messages.
     """
     if short_classes not in SHORT_CLASS_MODES:
-        raise DataError(f"parameter 'short_classes': {short_classes!r} is not one of {SHORT_CLASS_MODES}")
-    check_num_classes(full, num_classes)
-    requested = class_profile(profile, num_classes, imbalance_ratio, n_max)
+        raise DataError(
+            f"parameter '{_key(block, 'short_classes')}': {short_classes!r} is not one of {SHORT_CLASS_MODES}"
+        )
+    check_num_classes(full, num_classes, block)
+    requested = class_profile(profile, num_classes, imbalance_ratio, n_max, block)
     available = full.class_counts(num_classes)
     short = np.flatnonzero(available < requested)
     if short.size and short_classes == "error":
         details = ", ".join(f"label {c}: {available[c]} < {requested[c]}" for c in short[:10].tolist())
         raise DataError(
             f"{full.source}: {short.size} class(es) have fewer names than the profile asks for "
-            f"(imbalance_ratio={imbalance_ratio:g}, n_max={n_max}): {details}; lower n_max, or set "
-            f"short_classes: keep_all to keep all their names (the official behaviour)"
+            f"(imbalance_ratio={imbalance_ratio:g}, n_max={n_max}): {details}; lower {_key(block, 'n_max')}, or "
+            f"set {_key(block, 'short_classes')}: keep_all to keep all their names (the official behaviour)"
         )
     counts = np.minimum(requested, available)
-    picked = select_per_class(full.labels, counts, seed)
+    picked = select_per_class(full.labels, counts, seed, block)
     info = {
         "requested_counts": requested.tolist(),
         "short_classes": short.tolist(),
@@ -286,7 +301,9 @@ def long_tail_names(
     return full.subset(picked), info
 
 
-def validate_long_tail_list(given: SampleNames, full: SampleNames, expected_counts: np.ndarray) -> dict:
+def validate_long_tail_list(
+    given: SampleNames, full: SampleNames, expected_counts: np.ndarray, block: str = ""
+) -> dict:
     """Check a given (official) long-tailed list against its full list and the count profile.
 
     Errors (naming the file and line): a name not in the full list, per-class counts that differ
@@ -297,7 +314,7 @@ def validate_long_tail_list(given: SampleNames, full: SampleNames, expected_coun
         if name not in known:
             raise DataError(f"{given.source}, line {given.line_of(pos)}: {name} is not in the full list {full.source}")
     expected = np.asarray(expected_counts)
-    check_num_classes(given, len(expected))
+    check_num_classes(given, len(expected), block)
     counts = given.class_counts(len(expected))
     diff = np.flatnonzero(counts != expected)
     if diff.size:
@@ -305,7 +322,7 @@ def validate_long_tail_list(given: SampleNames, full: SampleNames, expected_coun
         raise DataError(
             f"{given.source}: label {c} has {int(counts[c])} names but the profile gives {int(expected[c])} "
             f"({diff.size} class(es) differ; total {len(given)} vs {int(expected.sum())}); check "
-            f"imbalance_ratio / n_max / num_classes"
+            f"{_key(block, 'imbalance_ratios')} / {_key(block, 'n_max')} / {_key(block, 'num_classes')}"
         )
     return {
         "names_in_full_list": True,
@@ -324,6 +341,41 @@ def compare_lists(a: SampleNames, b: SampleNames) -> dict:
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class LongTailListsParams(ParamBlock):
+    """How the long-tailed lists of one benchmark split are made (``long_tail_lists``; the ``ntu_lt`` key of
+    an ``ntu_lt`` namespace). Ratios written as integers stay integers (they appear in the summary)."""
+
+    num_classes: int = setting(ge=1)
+    imbalance_ratios: tuple[int | float, ...] = setting(ge=1)  # one list per ratio, <list_prefix>_exp_<ratio>
+    n_max: int = setting(ge=1)
+    list_prefix: str
+    profile: Literal["exponential", "step"] = "exponential"  # PROFILE_TAGS
+    seed: int = setting(0, ge=0, le=MAX_SEED)
+    short_classes: Literal["error", "keep_all"] = "error"  # SHORT_CLASS_MODES
+    use_official_lists: bool = False
+    views: tuple[int, ...] | None = None  # NW-UCLA only: keep the names of these views
+
+    def check(self, prefix: str) -> Problems:
+        key = f"{prefix}.imbalance_ratios"
+        if not self.imbalance_ratios:
+            return [(key, "must list at least one ratio, got []")]
+        names = [list_name(self.list_prefix, self.profile, r) for r in self.imbalance_ratios]
+        twice = [r for r, name in zip(self.imbalance_ratios, names, strict=True) if names.count(name) > 1]
+        if twice:
+            return [(key, f"lists a ratio twice ({twice}), got {list(self.imbalance_ratios)}")]
+        for ratio in self.imbalance_ratios:  # no class may get 0 names
+            try:
+                class_profile(self.profile, self.num_classes, ratio, self.n_max, prefix)
+            except DataError as exc:
+                return [(key, f"does not fit: {exc}")]
+        return []
+
+    def kwargs(self) -> dict:
+        """Keyword arguments of ``long_tail_lists`` (lists for tuples)."""
+        return self.to_dict()
+
+
 def long_tail_lists(
     full: SampleNames,
     official: dict[str, SampleNames],
@@ -337,6 +389,7 @@ def long_tail_lists(
     short_classes: str = "error",
     use_official_lists: bool = False,
     views=None,
+    block: str = "",
 ) -> tuple[dict[str, SampleNames], dict]:
     """All long-tailed lists of one benchmark split -> ({list name: names}, summary).
 
@@ -346,15 +399,17 @@ def long_tail_lists(
     the full list and the count profile, and the procedure's list is reported beside them. This is
     the right choice for NTU-60, whose official lists the procedure does not reproduce (the counts
     match, the membership does not). ``views`` (NW-UCLA) keeps only names from those views; the
-    number dropped is reported.
+    number dropped is reported. ``block`` names the parameter block in messages (``ntu120_xsub.ntu_lt``).
     """
     if not isinstance(imbalance_ratios, list | tuple) or not imbalance_ratios:
-        raise DataError(f"parameter 'imbalance_ratios' must be a non-empty list, got {imbalance_ratios!r}")
-    check_num_classes(full, num_classes)
+        raise DataError(
+            f"parameter '{_key(block, 'imbalance_ratios')}' must be a non-empty list, got {imbalance_ratios!r}"
+        )
+    check_num_classes(full, num_classes, block)
     dropped = 0
     if views is not None:
         if full.dataset != "nwucla":
-            raise DataError("parameter 'views' applies to NW-UCLA only; set it to null")
+            raise DataError(f"parameter '{_key(block, 'views')}' applies to NW-UCLA only; set it to null")
         full, dropped = filter_views(full, views)
     available = full.class_counts(num_classes)
     summary = {
@@ -377,23 +432,24 @@ def long_tail_lists(
     }
     lists: dict[str, SampleNames] = {}
     for ratio in imbalance_ratios:
-        name = list_name(list_prefix, profile, ratio)
+        name = list_name(list_prefix, profile, ratio, block)
         if name in lists:
-            raise DataError(f"parameter 'imbalance_ratios': {ratio!r} is listed twice")
+            raise DataError(f"parameter '{_key(block, 'imbalance_ratios')}': {ratio!r} is listed twice")
         mode = "keep_all" if use_official_lists else short_classes  # the procedure is only compared then
-        generated, info = long_tail_names(full, num_classes, profile, ratio, n_max, seed, mode)
+        generated, info = long_tail_names(full, num_classes, profile, ratio, n_max, seed, mode, block)
         given = official.get(name)
         entry: dict = {"imbalance_ratio": ratio}
         if use_official_lists:
             if given is None:
                 raise DataError(
-                    f"parameter 'use_official_lists' is true but the official list {name}.txt was not found "
+                    f"parameter '{_key(block, 'use_official_lists')}' is true but the official list {name}.txt was "
+                    f"not found "
                     f"(found: {sorted(official) or 'nothing'}); put the official lists in the raw folder "
                     f"(e.g. data/01_raw/ntu/NTU60_LT/ from firework8/BRL data/NTU60_LT/), or set "
-                    f"use_official_lists: false to generate them with the BRL procedure"
+                    f"{_key(block, 'use_official_lists')}: false to generate them with the BRL procedure"
                 )
-            check_num_classes(given, num_classes)
-            entry["validation"] = validate_long_tail_list(given, full, info["requested_counts"])
+            check_num_classes(given, num_classes, block)
+            entry["validation"] = validate_long_tail_list(given, full, info["requested_counts"], block)
             entry.update(origin="official", file=given.source, procedure=compare_lists(given, generated))
             chosen = given
         else:

@@ -17,10 +17,12 @@ import io
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from longtail_lab.data.arrays import DataError
+from longtail_lab.params import ParamBlock
 
 REQUIRED_KEYS = ("frame_dir", "label", "keypoint", "total_frames")
 MISSING_MODES = ("error", "skip")
@@ -201,6 +203,21 @@ def _as_object(annotations: AnnotationSet):
     return {**annotations.extra, "split": annotations.split or {}, "annotations": annotations.annotations}
 
 
+@dataclass(frozen=True, kw_only=True)
+class LongTailFilterParams(ParamBlock):
+    """Which annotations a long-tailed pickle keeps (the ``ntu_lt_pyskl`` key of an NTU namespace):
+    ``list``, one long-tailed list of ``ntu_lt``, within ``split``, plus the ``keep_splits`` unchanged."""
+
+    list: str  # e.g. NTU60_xsub_exp_100
+    split: str | None = None  # e.g. xsub_train; None: every split restricted to the list
+    keep_splits: tuple[str, ...] = ()  # e.g. [xsub_val], the full test split
+    on_missing: Literal["error", "skip"] = "error"  # MISSING_MODES: names of the list absent from the pickle
+
+
+def _key(block: str, name: str) -> str:
+    return f"{block}.{name}" if block else name
+
+
 def filter_annotations(
     annotations: AnnotationSet,
     names,
@@ -209,6 +226,7 @@ def filter_annotations(
     on_missing: str = "error",
     list_source: str = "<names>",
     expected_labels=None,
+    block: str = "",
 ) -> tuple[AnnotationSet, dict]:
     """Restrict an annotation set to a list of sample names (BRL's long-tailed training subset).
 
@@ -218,16 +236,20 @@ def filter_annotations(
     Without ``split`` only the listed annotations are kept and every split entry is restricted.
     Names of the list not found are an error (``on_missing='error'``) or skipped and reported
     (``'skip'``). ``expected_labels`` (parallel to ``names``, e.g. from the NTU action field) makes
-    a kept annotation with another label an error. Returns (filtered set, report).
+    a kept annotation with another label an error. Returns (filtered set, report). ``block`` names the
+    parameter block in messages (e.g. ``ntu60_xsub.ntu_lt_pyskl``).
     """
     if on_missing not in MISSING_MODES:
-        raise DataError(f"parameter 'on_missing': {on_missing!r} is not one of {MISSING_MODES}")
+        raise DataError(f"parameter '{_key(block, 'on_missing')}': {on_missing!r} is not one of {MISSING_MODES}")
     wanted = list(names)
     by_name = {ann["frame_dir"]: ann for ann in annotations.annotations}
     if split is not None:
         if not annotations.split or split not in annotations.split:
             known = sorted(annotations.split or {})
-            raise DataError(f"{annotations.source}: no split {split!r} to filter (splits: {known})")
+            raise DataError(
+                f"parameter '{_key(block, 'split')}': {annotations.source} has no split {split!r} to filter "
+                f"(splits: {known})"
+            )
         pool = set(annotations.split[split]) & set(by_name)
     else:
         pool = set(by_name)
@@ -236,13 +258,15 @@ def filter_annotations(
         where = f"split {split!r} of " if split else ""
         raise DataError(
             f"{list_source}: {len(missing)} name(s) are not in {where}{annotations.source}, e.g. {missing[:5]}; "
-            f"set on_missing: skip to drop them (they are reported)"
+            f"set {_key(block, 'on_missing')}: skip to drop them (they are reported)"
         )
     keep = set(wanted) & pool
     if split is not None:
         unknown = [k for k in keep_splits if k not in annotations.split]
         if unknown:
-            raise DataError(f"parameter 'keep_splits': {annotations.source} has no split {unknown[0]!r}")
+            raise DataError(
+                f"parameter '{_key(block, 'keep_splits')}': {annotations.source} has no split {unknown[0]!r}"
+            )
         new_split = {split: [n for n in annotations.split[split] if n in keep]}
         new_split.update({k: list(annotations.split[k]) for k in keep_splits})
         referenced = set().union(*new_split.values())

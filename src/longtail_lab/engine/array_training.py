@@ -56,7 +56,7 @@ def fit_arrays(
 
 
 # Settings that change how a run is shown, how fast it goes or where it resumes, not what it computes.
-NOT_IN_FINGERPRINT = ("resume", "progress", "log_every", "log_interval_s", "num_threads")
+NOT_IN_FINGERPRINT = ("resume", "progress", "log_every", "log_interval_s", "num_threads", "compile")
 
 
 def train_split(

@@ -69,7 +69,7 @@ def check_signature(checkpoint: dict, expected: dict, source: str, dataset: str 
         raise CheckpointError(f"{source}: checkpoint records no model signature")
     if found.get("name") != expected["name"] or found.get("num_classes") != expected["num_classes"]:
         trained_on = f", trained on {checkpoint['dataset']}" if checkpoint.get("dataset") else ""
-        used_on = f" for {dataset}" if dataset else ""
+        used_on = f" (dataset {dataset})" if dataset else ""
         raise CheckpointError(
             f"{source}: checkpoint is for model {found.get('name')!r} with {found.get('num_classes')} classes"
             f"{trained_on}, but {expected['name']!r} with {expected['num_classes']} classes was asked for{used_on}"

@@ -7,19 +7,23 @@ process kept one core busy (2.6 s with 2 threads on an idle machine). Two defenc
 
 * ``OMP_WAIT_POLICY=PASSIVE`` (set in ``longtail_lab/__init__.py`` before torch loads OpenMP, unless you set
   it yourself): waiting threads sleep instead of spinning (same busy case: 4.4 s; idle: no measurable cost);
-* ``num_threads: auto`` uses the cores that are idle when the run starts: usable cores minus the 1-minute
-  load average, rounded, at least 1 (each DDP rank gets its share). A number pins the count.
+* ``num_threads: auto`` uses the cores that are idle when the run starts: the CPU time other processes use
+  during half a second (``/proc/stat``), rounded to whole cores, is subtracted from the usable cores (at least
+  1 thread; each DDP rank gets its share). The 1-minute load average is not used: it remembers the previous
+  run of a sweep for a minute. A number pins the count.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 
 import torch
 
 log = logging.getLogger(__name__)
-_auto: int | None = None  # resolved once per process: later nodes see this process's own load
+_auto: int | None = None  # resolved once per process: later nodes would see this process's own load
+_why = ""
 
 
 def usable_cores() -> int:
@@ -28,18 +32,38 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def busy_cores(window_s: float = 0.5) -> float | None:
+    """How many cores' worth of CPU time the machine spent outside idle during ``window_s`` (Linux), else None."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+        return sum(values[:8]), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(window_s)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return 0.0 if total <= 0 else (1 - (idle1 - idle0) / total) * (os.cpu_count() or 1)
+
+
 def auto_threads(world_size: int = 1) -> tuple[int, str]:
     """(threads, why) for ``num_threads: auto``: the idle cores at the first call, shared among ranks."""
-    global _auto
-    cores = usable_cores()
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not available on this platform
-        load = 0.0
+    global _auto, _why
+    if world_size > 1:  # spawned ranks start together: measuring would count the other ranks as load
+        cores = usable_cores()
+        return max(1, cores // world_size), f"auto: {cores} usable cores shared by {world_size} ranks"
     if _auto is None:
-        _auto = max(1, min(cores, round(cores - load)))
-    threads = max(1, _auto // max(world_size, 1))
-    return threads, f"auto: {cores} usable cores, 1-min load {load:.2f} at the first call"
+        cores = usable_cores()
+        busy = busy_cores()
+        _auto = cores if busy is None else max(1, min(cores, round(cores - busy)))
+        seen = "not measured" if busy is None else f"{busy:.1f} busy"
+        _why = f"auto: {cores} usable cores, {seen} at the first call"
+    return _auto, _why
 
 
 def use_threads(setting: int | str, world_size: int = 1) -> int:

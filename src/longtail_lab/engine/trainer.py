@@ -152,7 +152,8 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
     if device.type == "cuda" and cfg.channels_last:
         module = module.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(module.parameters(), cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
-    model, optimizer = fabric.setup(module, optimizer)
+    # checkpoints always hold ``module``'s own state dict (no compile wrapper prefixes)
+    model, optimizer = fabric.setup(torch.compile(module) if cfg.compile else module, optimizer)
     milestones = cfg.milestone_epochs()
     scheduler = build_scheduler(optimizer, cfg.epochs, cfg.warmup_epochs, cfg.schedule, milestones, cfg.gamma)
     objective = objective.to(device)
@@ -212,6 +213,8 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
         "device": str(device),
         "precision": resolve_precision(cfg)[1],
         "world_size": fabric.world_size,
+        "num_threads": torch.get_num_threads() if device.type == "cpu" else None,
+        "compiled": cfg.compile,
     }
     return FitResult(state, history, stats)
 

@@ -3,38 +3,29 @@ own (packages ``imagenet_lt``, ``places_lt``, ``inat18_lt``: ``kedro run --pipel
 
 from kedro.pipeline import Node, Pipeline
 
-from longtail_lab.pipelines.list_splits.nodes import (
-    check_lists,
-    generate_lists,
-    remap_classes,
-    resolve_list_config,
-    summarise_lists,
-)
+from longtail_lab.pipelines.check_node import checked
+from longtail_lab.pipelines.list_splits.nodes import check_lists, generate_lists, remap_classes, summarise_lists
+from longtail_lab.pipelines.list_splits.parameters import ListSplitsBlock
 
 DATASET_NAMESPACES = ("imagenet_lt", "places_lt", "inat18_lt")
 
 
 def list_template() -> Pipeline:
-    """official list files -> checked (re-indexed) lists, problems, generated lists, summary, histogram."""
+    """official list files + run configuration -> checked (re-indexed) lists, problems, generated lists,
+    summary, histogram."""
     return Pipeline(
         [
             Node(
-                resolve_list_config,
-                ["params:lists", "params:check", "params:class_remap", "params:generate"],
-                "list_config",
-                name="resolve_list_config",
-            ),
-            Node(
                 check_lists,
-                ["raw_list_files", "list_config"],
+                ["raw_list_files", "run_config"],
                 ["parsed_lists", "list_problems", "check_report"],
                 name="check_lists",
             ),
-            Node(remap_classes, ["parsed_lists", "list_config"], ["checked_lists", "class_map"], name="remap_classes"),
-            Node(generate_lists, ["checked_lists", "list_config"], "generated_lists", name="generate_lists"),
+            Node(remap_classes, ["parsed_lists", "run_config"], ["checked_lists", "class_map"], name="remap_classes"),
+            Node(generate_lists, ["checked_lists", "run_config"], "generated_lists", name="generate_lists"),
             Node(
                 summarise_lists,
-                ["checked_lists", "generated_lists", "check_report", "class_map", "list_config", "params:dataset"],
+                ["checked_lists", "generated_lists", "check_report", "class_map", "run_config"],
                 ["list_summary", "class_histogram"],
                 name="summarise_lists",
             ),
@@ -43,7 +34,8 @@ def list_template() -> Pipeline:
 
 
 def dataset_pipeline(namespace: str) -> Pipeline:
-    return Pipeline(list_template(), namespace=namespace, tags=[namespace])
+    """The template in ``namespace``, after the node that checks the namespace's whole parameter block."""
+    return checked(namespace, ListSplitsBlock, list_template())  # type: ignore[arg-type]  # duck-typed block
 
 
 def create_pipeline(**kwargs) -> Pipeline:

@@ -2,18 +2,21 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from longtail_lab.pipelines.check_node import checked
 from longtail_lab.pipelines.ntu_lt.nodes import make_long_tail_lists, plot_long_tail_lists
+from longtail_lab.pipelines.ntu_lt.parameters import NTU_NAMESPACES, NWUCLA_NAMESPACE, namespace_block
 
-NAMESPACES = ("ntu60_xsub", "ntu60_xview", "ntu120_xsub", "ntu120_xset", "nwucla")
+NAMESPACES = (*NTU_NAMESPACES, NWUCLA_NAMESPACE)
 
 
 def lists_template() -> Pipeline:
-    """full training list (+ official lists, if any) -> long-tailed lists + summary + histogram."""
+    """full training list (+ official lists, if any) + run configuration -> long-tailed lists + summary +
+    histogram."""
     return Pipeline(
         [
             Node(
                 make_long_tail_lists,
-                ["full_train_list", "official_lt_lists", "params:ntu_lt"],
+                ["full_train_list", "official_lt_lists", "run_config"],
                 ["lt_lists", "lt_summary"],
                 name="make_long_tail_lists",
             ),
@@ -23,4 +26,4 @@ def lists_template() -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return sum((Pipeline(lists_template(), namespace=ns, tags=[ns]) for ns in NAMESPACES), Pipeline([]))
+    return sum((checked(ns, namespace_block(ns), lists_template()) for ns in NAMESPACES), Pipeline([]))
