@@ -141,10 +141,11 @@ def main() -> None:
                 f"| {'' if off is None else f'{off:.3f}'} | {ratio} |"
             )
     if any(official.values()):
-        print("\nper round (official, ours default): " + "; ".join(
-            f"{c}: " + ", ".join(f"{o:.2f}/{m['s_per_step']:.2f}" for o, m in zip(official[c], ours[(c, settings[0])]))
-            for c in configs
-        ))  # fmt: skip
+        pairs = {c: zip(official[c], ours[(c, settings[0])], strict=True) for c in configs}
+        rounds = "; ".join(
+            f"{c}: " + ", ".join(f"{o:.2f}/{m['s_per_step']:.2f}" for o, m in p) for c, p in pairs.items()
+        )
+        print(f"\nper round (official / ours {settings[0]}, s/step): {rounds}")
 
 
 if __name__ == "__main__":

@@ -152,7 +152,9 @@ def report(results: list[dict], args) -> None:
             print(f"| {config} | {pool} | " + " | ".join(cells) + f" | {mean_w} |")
     print("\ntraining: images/s and wall time per run")
     for r in results:
-        print(f"  {r['config']} seed {r['seed']}: {r['metrics']['train']['images_per_s']:.0f} img/s, {r['wall_s']:.0f} s")
+        print(
+            f"  {r['config']} seed {r['seed']}: {r['metrics']['train']['images_per_s']:.0f} img/s, {r['wall_s']:.0f} s"
+        )
 
 
 def review_table(results: list[dict], epochs: list[int]) -> None:
@@ -172,8 +174,9 @@ def review_table(results: list[dict], epochs: list[int]) -> None:
         for e in [e for e in epochs if e in history.index]:
             h = history.loc[e]
             print(
-                f"| {r['config']} | {e} | {h['review_loss']:.3f} | {h['review_kept']:.2f} | {h['review_kept_many']:.2f} "
-                f"| {h['review_kept_medium']:.2f} | {h['review_kept_few']:.2f} | {h['train_acc']:.2f} |"
+                f"| {r['config']} | {e} | {h['review_loss']:.3f} | {h['review_kept']:.2f} "
+                f"| {h['review_kept_many']:.2f} | {h['review_kept_medium']:.2f} | {h['review_kept_few']:.2f} "
+                f"| {h['train_acc']:.2f} |"
             )
 
 

@@ -38,7 +38,12 @@ def test_cifar_lt_nodes_are_namespaced(pipelines):
         "cifar_lt.evaluate_model",
     }
     # the first node reads the whole parameter block; every other node reads the checked run configuration
-    assert pipelines["cifar_lt"].inputs() == {"raw_image_datasets", "params:cifar_lt", "cifar_lt.run_checkpoints", "run_info"}
+    assert pipelines["cifar_lt"].inputs() == {
+        "raw_image_datasets",
+        "params:cifar_lt",
+        "cifar_lt.run_checkpoints",
+        "run_info",
+    }
     assert "cifar_lt.metrics" in pipelines["cifar_lt"].outputs()
 
 
@@ -47,7 +52,12 @@ def test_lt_splits_has_one_instance_per_dataset(pipelines):
     for ns in ("cifar10_lt", "cifar100_lt"):
         assert {f"{ns}.check_parameters", f"{ns}.make_long_tail_split", f"{ns}.make_test_agnostic_lists"} <= names
     assert len(names) == 8
-    assert pipelines["lt_splits"].inputs() == {"raw_image_datasets", "run_info", "params:cifar10_lt", "params:cifar100_lt"}
+    assert pipelines["lt_splits"].inputs() == {
+        "raw_image_datasets",
+        "run_info",
+        "params:cifar10_lt",
+        "params:cifar100_lt",
+    }
 
 
 def test_settings_use_soft_parameter_merge():

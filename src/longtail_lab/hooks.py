@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import sys
 import time
 from collections.abc import Mapping
 
@@ -115,3 +116,19 @@ class NodeTimingHooks:
         self._done += 1
         took = time.perf_counter() - self._started.pop(node.name, time.perf_counter())
         log.info("[%d/%d] %s finished in %.1fs", self._done, self._total, node.name, took)
+
+
+def short_parameter_errors(previous=sys.excepthook):
+    """An excepthook for the ``kedro`` command: a ``ParameterError`` (raised before any node ran) prints its
+    message alone, without the 60 lines of pluggy/click traceback above it; anything else is unchanged."""
+
+    def excepthook(exc_type, exc, tb) -> None:
+        if isinstance(exc, ParameterError):
+            print(
+                f"\n{exc_type.__name__}: {exc}\n(the run stopped before any node ran; nothing was written)",
+                file=sys.stderr,
+            )
+            return
+        previous(exc_type, exc, tb)
+
+    return excepthook

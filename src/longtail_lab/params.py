@@ -119,9 +119,7 @@ def describe(tp: Any, bounds: dict | None = None) -> str:
 
 
 def _in_bounds(value: float, bounds: dict) -> bool:
-    return all(
-        {"ge": value >= b, "gt": value > b, "le": value <= b, "lt": value < b}[k] for k, b in bounds.items()
-    )
+    return all({"ge": value >= b, "gt": value > b, "le": value <= b, "lt": value < b}[k] for k, b in bounds.items())
 
 
 def parse_value(value: Any, tp: Any, key: str, problems: Problems, bounds: dict | None = None) -> Any:
@@ -139,6 +137,9 @@ def parse_value(value: Any, tp: Any, key: str, problems: Problems, bounds: dict 
             if type(None) in args:
                 return None
             return bad()
+        blocks = [a for a in args if dataclasses.is_dataclass(a)]
+        if isinstance(value, Mapping) and len(blocks) == 1:  # e.g. ``Block | None``: report the keys inside
+            return parse_block(blocks[0], value, key, problems)
         for option in (a for a in args if a is not type(None)):
             trial: Problems = []
             parsed = parse_value(value, option, key, trial, bounds)
@@ -167,7 +168,10 @@ def parse_value(value: Any, tp: Any, key: str, problems: Problems, bounds: dict 
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
                 return bad()
-            items = [parse_value(v, a, f"{key}[{i}]", problems, bounds) for i, (v, a) in enumerate(zip(value, args))]
+            items = [
+                parse_value(v, a, f"{key}[{i}]", problems, bounds)
+                for i, (v, a) in enumerate(zip(value, args, strict=True))
+            ]
         else:
             item_tp = args[0] if args else Any
             items = [parse_value(v, item_tp, f"{key}[{i}]", problems, bounds) for i, v in enumerate(value)]
@@ -208,7 +212,9 @@ def parse_block(cls: type, params: Any, prefix: str, problems: Problems, partial
     for name, f in fields.items():
         if name in params:
             count = len(problems)
-            values[name] = parse_value(params[name], hints[name], _join(prefix, name), problems, f.metadata.get("bounds"))
+            values[name] = parse_value(
+                params[name], hints[name], _join(prefix, name), problems, f.metadata.get("bounds")
+            )
             if len(problems) > count:
                 failed.append(name)
                 del values[name]  # the default (if any) stands in, so the checks across keys still run
@@ -223,7 +229,7 @@ def parse_block(cls: type, params: Any, prefix: str, problems: Problems, partial
     if isinstance(block, ParamBlock):
         # a check across keys saw the defaults of the keys that failed: keep only what concerns the others
         failed_keys = tuple(_join(prefix, name) for name in failed)
-        problems.extend((k, m) for k, m in block.check(prefix) if not (failed_keys and k.startswith(failed_keys)))
+        problems.extend((k, m) for k, m in block.cross_check(prefix) if not (failed_keys and k.startswith(failed_keys)))
     if len(problems) > before:
         return None
     return block.normalized() if isinstance(block, ParamBlock) else block
@@ -245,8 +251,9 @@ class ParamBlock:
             raise ParameterError(problems)
         return block
 
-    def check(self, prefix: str) -> Problems:
-        """Checks across keys, after every key parsed; return ``(full key, message)`` pairs."""
+    def cross_check(self, prefix: str) -> Problems:
+        """Checks across keys, after every key parsed; return ``(full key, message)`` pairs. (Not ``check``:
+        a block may have a key of that name, e.g. ``list_splits``' ``check``.)"""
         return []
 
     def check_inputs(self, prefix: str, *inputs: Any) -> Problems:
@@ -280,9 +287,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def check_kwargs(
-    func: Callable, params: Any, prefix: str, problems: Problems, skip: Iterable[str] = ()
-) -> dict | None:
+def check_kwargs(func: Callable, params: Any, prefix: str, problems: Problems, skip: Iterable[str] = ()) -> dict | None:
     """``params`` as keyword arguments of ``func``: unknown names and wrong types (from ``func``'s annotations)
     become problems; returns the checked dict, or ``None`` when it has problems."""
     if params is None:

@@ -3,8 +3,8 @@
 ``StepProgress(label, total)`` is a context manager; ``advance()`` / ``update()`` cost no more than a few
 attribute writes, so they can be called every step. On a terminal the bar redraws itself; elsewhere a log
 line is written at most every ``interval_s`` seconds (and when the step ends), so a 10-minute step is never
-silent and a 1-second one writes one line (``interval_s=inf``: the caller writes its own lines). Pass ``console`` to force either mode (tests use a
-``Console(force_terminal=True)`` to exercise the bar).
+silent and a 1-second one writes one line (``interval_s=inf``: the caller writes its own lines). Pass
+``console`` to force either mode (tests use a ``Console(force_terminal=True)`` to exercise the bar).
 """
 
 from __future__ import annotations

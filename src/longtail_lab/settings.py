@@ -1,10 +1,11 @@
 """Kedro project settings (wiring only)."""
 
+import sys
 import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from longtail_lab.hooks import NodeTimingHooks, RunInfoHooks
+from longtail_lab.hooks import NodeTimingHooks, RunInfoHooks, short_parameter_errors
 
 HOOKS = (RunInfoHooks(), NodeTimingHooks())
 
@@ -19,3 +20,6 @@ CONFIG_LOADER_ARGS = {
 # Kedro 1.7's config loader registers its resolvers with an API that omegaconf 2.4 deprecates: every command
 # printed this warning (about 36 lines) once per loader. Kedro imports this module before it builds a loader.
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
+
+# `kedro run` with bad parameters: print the one error that names every bad key, not a traceback through Kedro.
+sys.excepthook = short_parameter_errors(sys.excepthook)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,8 @@ from longtail_lab.data.arrays import DataError
 from longtail_lab.data.fmow import (
     CATEGORIES_ALPHABETICAL,
     CATEGORIES_BASELINE,
+    CATEGORY_ORDERS,
+    RESIZE_METHODS,
     CropOptions,
     RecordError,
     band_multiplier,
@@ -24,7 +27,8 @@ from longtail_lab.data.fmow import (
     read_record,
     resize_linear,
 )
-from longtail_lab.data.fmow_crops import plan_crops, summarise_crop_folder
+from longtail_lab.data.fmow_crops import CropParams, plan_crops, summarise_crop_folder
+from longtail_lab.params import ParameterError
 from tests.fmow_fixtures import (
     CORRUPT_JPEG,
     CORRUPT_JSON,
@@ -286,23 +290,45 @@ def test_index_layout_reports_unusable_files(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("params", "match"),
+    ("params", "message"),
     [
-        ({"split": ["train"]}, "fmow_crops.split"),
-        ({"splits": ["train", "seq"]}, "'seq'"),
-        ({"splits": "train"}, "non-empty list"),
-        ({"category_order": "random"}, "category_order"),
-        ({"resize": "nearest"}, "resize"),
-        ({"jpeg_quality": 0}, "jpeg_quality"),
-        ({"workers": 0}, "workers"),
-        ({"target_size": [224]}, "target_size"),
-        ({"ratio_quirk": "yes"}, "ratio_quirk"),
+        ({"split": ["train"]}, "parameter 'fmow_crops.split' is unknown (did you mean 'splits'?)"),
+        ({"splits": "train"}, "parameter 'fmow_crops.splits' must be a list of strings, got 'train'"),
+        ({"splits": []}, "parameter 'fmow_crops.splits' must name at least one split, got []"),
+        ({"category_order": "random"}, "parameter 'fmow_crops.category_order' must be one of 'baseline', 'alpha"),
+        ({"resize": "nearest"}, "parameter 'fmow_crops.resize' must be one of 'cv2_linear', 'pil_bilinear'"),
+        ({"jpeg_quality": 0}, "parameter 'fmow_crops.jpeg_quality' must be an integer >= 1 and <= 100, got 0"),
+        ({"workers": 0}, "parameter 'fmow_crops.workers' must be an integer >= 1 or null, got 0"),
+        ({"target_size": [224]}, "parameter 'fmow_crops.target_size' must be an integer >= 1 or a list of 2"),
+        ({"target_size": [224, 0]}, "parameter 'fmow_crops.target_size' must be an integer >= 1 or a list of 2"),
+        ({"ratio_quirk": "yes"}, "parameter 'fmow_crops.ratio_quirk' must be true or false, got 'yes'"),
     ],
 )
-def test_bad_parameters_are_named(tmp_path, params, match):
+def test_bad_parameters_are_named(tmp_path, params, message):
     index = index_layout(write_fmow_tree(tmp_path / "fmow"))
-    with pytest.raises(DataError, match=match):
+    with pytest.raises(ParameterError) as info:
         plan_crops(index, params)
+    assert str(info.value).startswith(message)
+    assert len(info.value.problems) == 1
+
+
+def test_splits_missing_from_the_raw_tree_are_named(tmp_path):
+    index = index_layout(write_fmow_tree(tmp_path / "fmow"))
+    with pytest.raises(DataError, match=r"^parameter 'fmow_crops\.splits': \['seq'\] not found under .*fmow"):
+        plan_crops(index, {"splits": ["train", "seq"]})
+
+
+def test_crop_params_defaults_and_choices_match_the_crop_rule():
+    params = CropParams.from_params(None, "fmow_crops")
+    assert params.to_dict() == {
+        "splits": ["train", "val", "test"], "target_size": 224, "ratio_quirk": True, "category_order": "baseline",
+        "resize": "cv2_linear", "jpeg_quality": 95, "workers": None,
+    }  # fmt: skip
+    assert params.size == (224, 224)
+    assert CropParams.from_params({"target_size": [300, 200]}, "fmow_crops").size == (300, 200)
+    hints = typing.get_type_hints(CropParams)
+    assert typing.get_args(hints["category_order"]) == tuple(CATEGORY_ORDERS)
+    assert typing.get_args(hints["resize"]) == RESIZE_METHODS
 
 
 def _write(tmp_path, params, name):

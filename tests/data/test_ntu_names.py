@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import typing
 
 import numpy as np
 import pytest
@@ -10,6 +11,9 @@ import pytest
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.long_tail import class_profile
 from longtail_lab.data.ntu_names import (
+    PROFILE_TAGS,
+    SHORT_CLASS_MODES,
+    LongTailListsParams,
     NtuName,
     filter_views,
     format_names,
@@ -23,6 +27,7 @@ from longtail_lab.data.ntu_names import (
     read_names,
     validate_long_tail_list,
 )
+from longtail_lab.params import ParameterError
 from tests.fixtures import SHARED_DATA
 from tests.ntu_fixtures import ntu_full_names, nwucla_names, write_names
 
@@ -244,6 +249,48 @@ def test_long_tail_lists_consume_official_lists_and_report_the_procedure():
         _lists(full, {}, imbalance_ratios=[10, 10.0])
     with pytest.raises(DataError, match="'views' applies to NW-UCLA only"):
         _lists(full, {}, views=[1, 2])
+    # ``block`` names the parameter block in every message (as the pipeline calls it)
+    with pytest.raises(DataError, match=r"^parameter 'ntu60_xsub\.ntu_lt\.views' applies to NW-UCLA only"):
+        _lists(full, {}, views=[1, 2], block="ntu60_xsub.ntu_lt")
+    with pytest.raises(
+        DataError, match=r"'ntu60_xsub\.ntu_lt\.use_official_lists' is true .* ntu60_xsub\.ntu_lt\.use_"
+    ):
+        _lists(full, {}, use_official_lists=True, block="ntu60_xsub.ntu_lt")
+    with pytest.raises(DataError, match=r"lower ntu60_xsub\.ntu_lt\.n_max, or set ntu60_xsub\.ntu_lt\.short_classes"):
+        _lists(full, {}, n_max=40, block="ntu60_xsub.ntu_lt")
+
+
+def test_long_tail_lists_params_name_every_bad_key():
+    prefix = "ntu60_xsub.ntu_lt"
+    with pytest.raises(ParameterError) as info:
+        LongTailListsParams.from_params(
+            {"num_classes": "60", "imbalance_ratios": [10, "x"], "n_max": 0, "list_prefix": "P", "ratio": 5}, prefix
+        )
+    assert [key for key, _ in info.value.problems] == [
+        f"{prefix}.ratio", f"{prefix}.num_classes", f"{prefix}.imbalance_ratios[1]", f"{prefix}.n_max"
+    ]  # fmt: skip
+    assert "did you mean" not in str(info.value) and "known keys: num_classes, imbalance_ratios" in str(info.value)
+    for ratios, message in [
+        ([], "must list at least one ratio"),
+        ([10, 10.0], r"lists a ratio twice \(\[10, 10\.0\]\)"),
+        ([10, 100], r"does not fit: class \d+ gets 0 samples with n_max=20 and imbalance_ratio=100"),
+    ]:
+        params = {"num_classes": 60, "imbalance_ratios": ratios, "n_max": 20, "list_prefix": "P"}
+        with pytest.raises(ParameterError, match=rf"^parameter '{prefix}\.imbalance_ratios' {message}"):
+            LongTailListsParams.from_params(params, prefix)
+
+
+def test_long_tail_lists_params_keep_integer_ratios_and_the_defaults():
+    params = {"num_classes": 60, "imbalance_ratios": [10, 2.5], "n_max": 20, "list_prefix": "P"}
+    block = LongTailListsParams.from_params(params, "ntu60_xsub.ntu_lt")
+    assert block.kwargs() == {
+        "num_classes": 60, "imbalance_ratios": [10, 2.5], "n_max": 20, "list_prefix": "P", "profile": "exponential",
+        "seed": 0, "short_classes": "error", "use_official_lists": False, "views": None,
+    }  # fmt: skip
+    assert type(block.kwargs()["imbalance_ratios"][0]) is int  # the summary keeps 10, not 10.0
+    hints = typing.get_type_hints(LongTailListsParams)
+    assert typing.get_args(hints["profile"]) == tuple(PROFILE_TAGS)
+    assert typing.get_args(hints["short_classes"]) == SHORT_CLASS_MODES
 
 
 def test_long_tail_lists_reject_a_full_list_with_too_many_classes():

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import os
 import pickle
+import typing
 
 import numpy as np
 import pytest
 
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.pyskl import (
+    MISSING_MODES,
     AnnotationSet,
+    LongTailFilterParams,
     annotation_set,
     dumps_annotations,
     filter_annotations,
     loads_annotations,
     read_annotations,
 )
+from longtail_lab.params import ParameterError
 from tests.fixtures import SHARED_DATA
 from tests.ntu_fixtures import annotation
 
@@ -173,3 +177,23 @@ def test_filter_checks_labels_and_parameters():
         filter_annotations(full, NAMES[:1], split="xsub_train", keep_splits=["xset_val"])
     with pytest.raises(DataError, match="on_missing"):
         filter_annotations(full, NAMES[:1], on_missing="ignore")
+    block = "ntu60_xsub.ntu_lt_pyskl"
+    with pytest.raises(DataError, match=r"^parameter 'ntu60_xsub\.ntu_lt_pyskl\.keep_splits': full\.pkl has no split"):
+        filter_annotations(full, NAMES[:1], split="xsub_train", keep_splits=["xset_val"], block=block)
+    with pytest.raises(DataError, match=r"set ntu60_xsub\.ntu_lt_pyskl\.on_missing: skip"):
+        filter_annotations(full, ["S001C001P001R001A009"], split="xsub_train", block=block)
+
+
+def test_filter_params_name_every_bad_key():
+    prefix = "ntu60_xsub.ntu_lt_pyskl"
+    with pytest.raises(ParameterError) as info:
+        LongTailFilterParams.from_params({"lst": "x", "keep_splits": "xsub_val", "on_missing": "ignore"}, prefix)
+    assert info.value.problems == [
+        (f"{prefix}.lst", "is unknown (did you mean 'list'?); known keys: list, split, keep_splits, on_missing"),
+        (f"{prefix}.list", "is required (a string)"),
+        (f"{prefix}.keep_splits", "must be a list of strings, got 'xsub_val'"),
+        (f"{prefix}.on_missing", "must be one of 'error', 'skip', got 'ignore'"),
+    ]
+    params = LongTailFilterParams.from_params({"list": "L", "keep_splits": ["xsub_val"]}, prefix)
+    assert params.to_dict() == {"list": "L", "split": None, "keep_splits": ["xsub_val"], "on_missing": "error"}
+    assert typing.get_args(typing.get_type_hints(LongTailFilterParams)["on_missing"]) == MISSING_MODES

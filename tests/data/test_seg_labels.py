@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,12 +11,15 @@ from PIL import Image
 
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.seg_conversion import (
+    BAD_LABEL_POLICIES,
+    UNKNOWN_POLICIES,
     ConversionSettings,
     LabelMapWriter,
     class_stats_table,
     read_conversion,
 )
 from longtail_lab.data.seg_labels import (
+    LABEL_SPACES,
     TRAINID19_NAMES,
     cityscapes_train_id,
     class_names,
@@ -26,6 +31,7 @@ from longtail_lab.data.seg_labels import (
     to_label_space,
 )
 from longtail_lab.data.seg_layouts import decode_label, discover
+from longtail_lab.params import ParameterError
 from tests.fixtures import SHARED_DATA
 from tests.seg_fixtures import SYNTHIA_TO_TRAIN, png16_bytes
 
@@ -180,18 +186,33 @@ def test_class_stats_table():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "params, message",
     [
-        ({"label_space": "x"}, "label_space"),
-        ({"unknown_ids": "drop"}, "unknown_ids"),
-        ({"on_bad_label": "warn"}, "on_bad_label"),
-        ({"resize": (0, 5)}, "resize"),
-        ({"workers": 0}, "workers"),
+        ({"label_space": "x"}, "parameter 'gtav.seg_labels.label_space' must be one of 'trainid19', 'synthia16'"),
+        ({"unknown_ids": "drop"}, "parameter 'gtav.seg_labels.unknown_ids' must be one of 'error', 'to_ignore'"),
+        ({"on_bad_label": "warn"}, "parameter 'gtav.seg_labels.on_bad_label' must be one of 'skip', 'error'"),
+        ({"resize": [0, 5]}, "parameter 'gtav.seg_labels.resize' must be null or [width, height] with both >= 1"),
+        ({"resize": 512}, "parameter 'gtav.seg_labels.resize' must be a list of 2: [an integer, an integer] or null"),
+        ({"workers": 0}, "parameter 'gtav.seg_labels.workers' must be an integer >= 1, got 0"),
+        ({"workers": 2, "splits": ["train"]}, "parameter 'gtav.seg_labels.splits' is unknown; known keys: label_space"),
     ],
 )
-def test_bad_settings_name_the_parameter(kwargs, match):
-    with pytest.raises(DataError, match=match):
-        ConversionSettings(**kwargs)
+def test_bad_settings_name_the_parameter(params, message):
+    with pytest.raises(ParameterError) as info:
+        ConversionSettings.from_params(params, "gtav.seg_labels")
+    assert str(info.value).startswith(message)
+    assert len(info.value.problems) == 1
+
+
+def test_conversion_settings_defaults_and_label_spaces():
+    settings = ConversionSettings.from_params({"resize": [8, 4]}, "synthia.seg_labels")
+    assert settings == ConversionSettings(resize=(8, 4))
+    assert settings.to_dict() == {
+        "label_space": "trainid19", "resize": [8, 4], "unknown_ids": "error", "on_bad_label": "skip", "workers": 4
+    }  # fmt: skip
+    assert typing.get_args(typing.get_type_hints(ConversionSettings)["label_space"]) == tuple(LABEL_SPACES)
+    assert typing.get_args(typing.get_type_hints(ConversionSettings)["unknown_ids"]) == UNKNOWN_POLICIES
+    assert typing.get_args(typing.get_type_hints(ConversionSettings)["on_bad_label"]) == BAD_LABEL_POLICIES
 
 
 # ------------------------------------------------------------------------------ the real Cityscapes frame

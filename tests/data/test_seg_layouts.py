@@ -39,8 +39,10 @@ def test_cityscapes_pairs_cities_splits_and_missing_labels(tmp_path):
     val = index.select_splits(["val"])
     assert [s.city for s in val.samples] == ["frankfurt"] and not val.missing_labels and not val.orphan_labels
     assert index.select_splits(None) is index
-    with pytest.raises(DataError, match=r"split\(s\) \['test'\] not found; found \['train', 'val'\]"):
+    with pytest.raises(DataError, match=r"^parameter 'splits': .*split\(s\) \['test'\] not found; found \['train'"):
         index.select_splits(["train", "test"])
+    with pytest.raises(DataError, match=r"^parameter 'cityscapes\.seg_labels\.splits': "):
+        index.select_splits(["test"], "cityscapes.seg_labels.splits")
 
 
 def test_cityscapes_bad_names_and_wrong_layout(tmp_path):

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from longtail_lab.engine.config import TrainConfig
-from longtail_lab.params import ParameterError
 from longtail_lab.engine.schedule import build_optimizer, build_scheduler, lr_factor
+from longtail_lab.params import ParameterError
 
 
 @pytest.mark.parametrize("epoch", range(5))

@@ -237,6 +237,7 @@ def test_config_is_frozen():
         make_cfg().epochs = 5  # type: ignore[misc]
 
 
+@pytest.mark.slow  # spawns two gloo ranks: about 20 s
 def test_ddp_spawned_inside_the_call_trains_on_two_cpu_ranks(tmp_path, train_arrays):
     """devices=2 spawns two gloo workers from inside fit (no torchrun); rank 0's result comes back."""
     store = RunCheckpoints(tmp_path / "runs")

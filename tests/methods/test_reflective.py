@@ -207,8 +207,10 @@ def test_review_diagnostics_by_shot_group():
     stats = obj.epoch_metrics()
     assert (stats["review_kept_many"], stats["review_kept_medium"], stats["review_kept_few"]) == (1.0, 0.0, 0.0)
     assert stats["review_kept"] == pytest.approx(2 / 6)
-    assert stats["review_loss_many"] > 0 and math.isnan(stats["review_loss_medium"]) and math.isnan(
-        stats["review_loss_few"]
+    assert (
+        stats["review_loss_many"] > 0
+        and math.isnan(stats["review_loss_medium"])
+        and math.isnan(stats["review_loss_few"])
     )
     # the group's loss is the mean weighted KL of its kept rows; here every kept row is a many-shot one
     assert stats["review_loss"] == pytest.approx(stats["review_loss_many"], rel=1e-5)
@@ -255,7 +257,9 @@ def test_options_errors_name_the_parameter():
         ReflectiveOptions.from_params({"alpha": 2})
     with pytest.raises(ValueError, match=r"'cifar_lt_rl.reflective_learning.correction' needs review: true"):
         ReflectiveOptions.from_params({"review": False}, "cifar_lt_rl.reflective_learning")
-    with pytest.raises(ValueError, match=r"'reflective_learning.official_quirks' is unknown; known keys: .*batch_class"):
+    with pytest.raises(
+        ValueError, match=r"'reflective_learning.official_quirks' is unknown; known keys: .*batch_class"
+    ):
         ReflectiveOptions.from_params({"official_quirks": True})
     with pytest.raises(ValueError, match="correction' needs 'review'"):
         ReflectiveObjective(CrossEntropy(), 6, 3, ReflectiveOptions(review=False))
@@ -312,6 +316,7 @@ def test_interrupted_reflective_run_resumes_to_the_same_weights_and_memory(tmp_p
     assert full.history[-1]["review_kept"] > 0  # the review term was really active
 
 
+@pytest.mark.slow  # spawns two gloo ranks: about 20 s
 def test_reflective_run_on_two_ddp_ranks_merges_the_memory_of_both_shards(tmp_path):
     """devices=2: each rank sees half of every epoch; the checkpointed memory covers every sample."""
     train, _ = tiny_cifar(10, train_per_class=12, test_per_class=1, seed=5)

@@ -20,7 +20,11 @@ PARAMS = {
     "augment": {"padding": 4},
     "train": {"epochs": 1, "batch_size": 16, "warmup_epochs": 0, "milestones": [], "progress": False},
 }
-RUN_CONFIG = {"namespace": "cifar_lt", **CifarLtParams.from_params(PARAMS, "cifar_lt").run_config("cifar_lt"), "run": {}}
+RUN_CONFIG = {
+    "namespace": "cifar_lt",
+    **CifarLtParams.from_params(PARAMS, "cifar_lt").run_config("cifar_lt"),
+    "run": {},
+}
 
 
 @pytest.fixture()

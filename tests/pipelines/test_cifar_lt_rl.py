@@ -167,7 +167,8 @@ def test_reflective_history_and_checkpointed_memory(runs):
     assert history["conflicting_tensors"].between(0.0, 1.0).all()
     checkpoint = torch.load(runs.out("model_checkpoint", runs.sade_rl), weights_only=True)
     last = torch.load(
-        runs.project / "data" / "test_env" / "06_models" / NS / "runs" / checkpoint["fingerprint"] / "last.pt", weights_only=True
+        runs.project / "data" / "test_env" / "06_models" / NS / "runs" / checkpoint["fingerprint"] / "last.pt",
+        weights_only=True,
     )
     assert last["objective"]["memory"].shape == (int(COUNTS.sum()), 100)
     assert bool(last["objective"]["has_memory"].all())
@@ -285,7 +286,10 @@ def test_explicit_parameters_override_the_recipe_and_the_method_model():
         ({"split": {"imbalance_ratio": "abc"}}, r"'cifar_lt_rl.split.imbalance_ratio' must be a finite number >= 1"),
         ({"split": {"seed": -1}}, r"'cifar_lt_rl.split.seed' must be an integer >= 0 and <= 4294967295, got -1"),
         ({"test_agnostic": {"ratios": "abc"}}, r"'cifar_lt_rl.test_agnostic.ratios' must be a list of finite numbers"),
-        ({"models": {"sade": {"name": "resnet32_experts", "widthz": [1]}}}, r"'cifar_lt_rl.models.sade.widthz' is unkn"),
+        (
+            {"models": {"sade": {"name": "resnet32_experts", "widthz": [1]}}},
+            r"'cifar_lt_rl.models.sade.widthz' is unkn",
+        ),
     ],
 )
 def test_bad_parameters_fail_naming_the_full_key(overrides, message):
@@ -297,7 +301,12 @@ def test_every_bad_key_is_reported_at_once():
     with pytest.raises(ParameterError) as info:
         _resolve(reflectve=False, train={"epochs": "three", "lr": -1}, aggregation={"epochz": 3})
     keys = [key for key, _ in info.value.problems]
-    assert keys == ["cifar_lt_rl.reflectve", "cifar_lt_rl.train.epochs", "cifar_lt_rl.train.lr", "cifar_lt_rl.aggregation.epochz"] or sorted(keys) == sorted(
+    assert keys == [
+        "cifar_lt_rl.reflectve",
+        "cifar_lt_rl.train.epochs",
+        "cifar_lt_rl.train.lr",
+        "cifar_lt_rl.aggregation.epochz",
+    ] or sorted(keys) == sorted(
         ["cifar_lt_rl.reflectve", "cifar_lt_rl.train.epochs", "cifar_lt_rl.train.lr", "cifar_lt_rl.aggregation.epochz"]
     )
     assert str(info.value).startswith("4 bad parameters:\n  - parameter 'cifar_lt_rl.")
@@ -306,7 +315,10 @@ def test_every_bad_key_is_reported_at_once():
 @pytest.mark.parametrize(
     ("train", "message"),
     [
-        ({"epochs": 30, "milestones": [200, 320, 360]}, r"'cifar_lt_rl.train.milestones' must fall inside the 30-epoch"),
+        (
+            {"epochs": 30, "milestones": [200, 320, 360]},
+            r"'cifar_lt_rl.train.milestones' must fall inside the 30-epoch",
+        ),
         ({"epochs": 3}, r"'cifar_lt_rl.train.warmup_epochs' = 5 does not fit a 3-epoch run"),
         ({"epochs": 6}, r"'cifar_lt_rl.train.warmup_epochs' = 5 ends after the first lr decay at epoch 3"),
         ({"milestones": [0.5, 2]}, r"'cifar_lt_rl.train.milestones' must be all epochs .* or all fractions"),

@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 
 from longtail_lab.data.arrays import DataError
+from longtail_lab.params import ParameterError
 from tests.fixtures import make_project_copy
 from tests.fmow_fixtures import CORRUPT_JPEG, CORRUPT_JSON, EXPECTED_CSV_ROWS, EXPECTED_SKIPS, TREE, write_fmow_tree
-from tests.pipelines.conftest import run_pipeline, versioned
+from tests.pipelines.conftest import outputs_snapshot, run_pipeline, versioned
 
 CROPS = Path("data/test_env/03_primary/fmow_crops/crops")
 REPORTS = Path("data/test_env/08_reporting/fmow_crops")
@@ -92,12 +93,95 @@ def test_rerun_makes_a_new_version_and_keeps_the_old(project):
     assert zoo[["x0", "y0", "x1", "y1"]].tolist() == [48, 26, 122, 74]
 
 
-def test_bad_parameter_fails_before_writing(tmp_path):
+def test_run_config_records_the_checked_block(project):
+    path = project / "data/test_env/02_intermediate/fmow_crops/run_config.json"
+    config = json.loads(versioned(path, _versions(path)[0]).read_text())
+    assert config == {
+        "namespace": "fmow_crops",
+        "splits": ["train", "val", "test"],
+        "target_size": 224,
+        "ratio_quirk": True,
+        "category_order": "baseline",
+        "resize": "cv2_linear",
+        "jpeg_quality": 95,
+        "workers": 2,
+        "run": config["run"],
+    }
+    assert config["run"]["env"] == "test" and config["run"]["pipelines"] == ["fmow_crops"]
+
+
+@pytest.fixture(scope="module")
+def clean_project(tmp_path_factory):
+    """A raw tree and no outputs: the runs against it must fail and write nothing."""
+    project = make_project_copy(tmp_path_factory.mktemp("fmow_clean") / "project")
+    write_fmow_tree(project / "data" / "01_raw" / "fmow")
+    return project
+
+
+KEYS = "splits, target_size, ratio_quirk, category_order, resize, jpeg_quality, workers"
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        (  # (1) an unknown key of the block (fmow_crops is not namespaced: its keys are the top level)
+            {"fmow_crops": {"split": ["train"]}},
+            ("fmow_crops.split", f"is unknown (did you mean 'splits'?); known keys: {KEYS}"),
+        ),
+        (  # (2) a nested key under a setting (the block has no sub-blocks): the setting is named
+            {"fmow_crops": {"resize": {"method": "pil_bilinear"}}},
+            ("fmow_crops.resize", "must be one of 'cv2_linear', 'pil_bilinear', got {'method': 'pil_bilinear'}"),
+        ),
+        (  # (3) a wrong type
+            {"fmow_crops": {"jpeg_quality": "high"}},
+            ("fmow_crops.jpeg_quality", "must be an integer >= 1 and <= 100, got 'high'"),
+        ),
+        (
+            {"fmow_crops": {"target_size": [224, 0]}},
+            (
+                "fmow_crops.target_size",
+                "must be an integer >= 1 or a list of 2: [an integer, an integer], got [224, 0]",
+            ),
+        ),
+        (  # a typo in the block's name: no node reads it, so the run is refused
+            {"fmow_crop": {"workers": 1}},
+            (
+                "fmow_crop.workers",
+                "(from --params) is not read by this run (did you mean 'fmow_crops'?); its parameter blocks are "
+                "fmow_crops and the catalog switches download_raw",
+            ),
+        ),
+    ],
+)
+def test_bad_parameter_names_the_full_key_and_nothing_is_written(clean_project, params, problem):
+    with pytest.raises(ParameterError) as info:
+        run_pipeline(clean_project, "fmow_crops", params)
+    assert info.value.problems == [problem]
+    assert str(info.value) == f"parameter '{problem[0]}' {problem[1]}"
+    assert outputs_snapshot(clean_project) == {}
+
+
+def test_every_bad_key_in_one_error(clean_project):
+    params = {"fmow_crops": {"splits": "train", "workers": 0, "ratio_quirk": "yes", "colour": "rgb"}}
+    with pytest.raises(ParameterError) as info:
+        run_pipeline(clean_project, "fmow_crops", params)
+    assert info.value.problems == [
+        ("fmow_crops.colour", f"is unknown; known keys: {KEYS}"),
+        ("fmow_crops.splits", "must be a list of strings, got 'train'"),
+        ("fmow_crops.ratio_quirk", "must be true or false, got 'yes'"),
+        ("fmow_crops.workers", "must be an integer >= 1 or null, got 0"),
+    ]
+    assert str(info.value).startswith("4 bad parameters:\n  - parameter 'fmow_crops.colour' is unknown")
+    assert outputs_snapshot(clean_project) == {}
+
+
+def test_a_split_missing_from_the_raw_tree_names_the_key_and_writes_no_crops(tmp_path):
     project = make_project_copy(tmp_path / "project")
     write_fmow_tree(project / "data" / "01_raw" / "fmow")
-    with pytest.raises(DataError, match="fmow_crops.splits"):
+    with pytest.raises(DataError, match=r"^parameter 'fmow_crops\.splits': \['seq'\] not found under"):
         run_pipeline(project, "fmow_crops", {"fmow_crops": {"splits": ["train", "seq"]}})
     assert not (project / CROPS).exists()
+    assert [path.split("/")[3] for path in outputs_snapshot(project)] == ["fmow_crops"]  # its run_config only
 
 
 def test_missing_raw_tree_is_one_clear_error(tmp_path):

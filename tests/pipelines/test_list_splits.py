@@ -11,6 +11,7 @@ from longtail_lab.data.arrays import DataError
 from longtail_lab.data.list_files import read_list
 from longtail_lab.data.long_tail import class_profile
 from longtail_lab.data.long_tail import test_agnostic_counts as agnostic_counts
+from longtail_lab.params import ParameterError
 from tests.fixtures import make_project_copy
 from tests.list_fixtures import LAYOUTS, NUM_CLASSES, TEST_PER_CLASS, TRAIN_COUNTS, write_all_list_datasets
 from tests.pipelines.conftest import outputs_snapshot, run_pipeline, version_names, versioned
@@ -131,10 +132,10 @@ def test_bad_lines_stop_the_run_with_every_problem_and_nothing_written(tmp_path)
         run_pipeline(project, "places_lt")
     message = str(info.value)
     train_file = project / "data" / "01_raw" / "places_lt" / "lists" / "Places_LT_train.txt"
-    assert message.startswith("2 problem(s)")
+    assert message.startswith("2 problem(s) in the list files (places_lt.check.strict: true)")
     assert f"{train_file}, line 5: image" in message and "missing.png does not exist" in message
     assert f"{train_file}, line 10: label 99 is not below the number of classes (12)" in message
-    assert outputs_snapshot(project) == {}
+    assert _only_run_config(project)  # the checked parameters are recorded before the lists are read
 
 
 def test_non_strict_run_leaves_bad_lines_out_and_reports_them(tmp_path):
@@ -157,28 +158,120 @@ def test_non_strict_run_leaves_bad_lines_out_and_reports_them(tmp_path):
     assert summary["lists"]["val"]["total"] == 36
 
 
+def _only_run_config(project) -> bool:
+    written = list(outputs_snapshot(project))
+    return len(written) == 1 and written[0].startswith("data/test_env/02_intermediate/places_lt/run_config.json/")
+
+
+@pytest.fixture(scope="module")
+def clean_project(tmp_path_factory):
+    """A project with every list dataset and no outputs; the runs against it must fail and write nothing."""
+    project = make_project_copy(tmp_path_factory.mktemp("lists_clean") / "project")
+    write_all_list_datasets(project)
+    return project
+
+
+BLOCK_KEYS = "dataset, lists, check, class_remap, generate"
+
+
 @pytest.mark.parametrize(
-    ("params", "fragment"),
+    ("params", "problem"),
     [
-        ({"lists": {"train": "training"}}, "parameter 'lists.train': no list named 'training'"),
-        ({"class_remap": {"mode": "alphabetical"}}, "class_remap.mode"),
-        ({"generate": {"test_agnostic": {"ratio": [5]}}}, "generate.test_agnostic"),
-        ({"generate": {"test_agnostic": {"factors": {"forward7": 0.1}}}}, "forward7"),
-        ({"check": {"decode": "yes", "speed": 1}}, "check"),
+        (  # (1) unknown key at the top of the namespace block
+            {"datasett": "Places"},
+            ("places_lt.datasett", f"is unknown (did you mean 'dataset'?); known keys: {BLOCK_KEYS}"),
+        ),
+        (  # (2) unknown nested key
+            {"check": {"strictt": False}},
+            (
+                "places_lt.check.strictt",
+                "is unknown (did you mean 'strict'?); known keys: files, decode, strict, workers, max_reported",
+            ),
+        ),
+        (  # ... two levels down, under an optional sub-block
+            {"generate": {"test_agnostic": {"ratio": [5]}}},
+            (
+                "places_lt.generate.test_agnostic.ratio",
+                "is unknown (did you mean 'ratios'?); known keys: source, rank_by, ratios, n_max, seed, factors",
+            ),
+        ),
+        ({"check": {"strict": "no"}}, ("places_lt.check.strict", "must be true or false, got 'no'")),  # (3) a type
+        ({"lists": {"num_classes": 0}}, ("places_lt.lists.num_classes", "must be an integer >= 1, got 0")),
+        (
+            {"class_remap": {"mode": "alphabetical"}},
+            ("places_lt.class_remap.mode", "must be one of 'none', 'frequency', got 'alphabetical'"),
+        ),  # fmt: skip
+        (
+            {"generate": {"test_agnostic": {"factors": {"forward7": 0.1}}}},
+            (
+                "places_lt.generate.test_agnostic.factors",
+                "names no test distribution among the ratios [5, 2]: ['forward7']",
+            ),
+        ),
+        (
+            {"lists": {"train": None}, "generate": {"test_agnostic": {"rank_by": "test"}}},
+            ("places_lt.class_remap.mode", "'frequency' ranks classes by training counts: set places_lt.lists.train"),
+        ),
     ],
 )
-def test_bad_parameters_name_the_parameter(tmp_path, params, fragment):
+def test_bad_parameter_names_the_full_key_and_nothing_is_written(clean_project, params, problem):
+    with pytest.raises(ParameterError) as info:
+        run_pipeline(clean_project, "places_lt", {"places_lt": params})
+    assert info.value.problems == [problem]
+    assert str(info.value) == f"parameter '{problem[0]}' {problem[1]}"
+    assert outputs_snapshot(clean_project) == {}
+
+
+def test_every_bad_key_of_every_namespace_in_one_error(clean_project):
+    params = {
+        "places_lt": {"lists": {"num_classes": "12"}, "check": {"strict": "no", "speed": 1}},
+        "inat18_lt": {"generate": {"long_tail": {"imbalance_ratio": 0.5}}},
+    }
+    with pytest.raises(ParameterError) as info:
+        run_pipeline(clean_project, "list_splits", params)
+    assert info.value.problems == [
+        ("inat18_lt.generate.long_tail.imbalance_ratio", "must be an integer >= 1 or a finite number >= 1, got 0.5"),
+        ("places_lt.lists.num_classes", "must be an integer >= 1, got '12'"),
+        ("places_lt.check.speed", "is unknown; known keys: files, decode, strict, workers, max_reported"),
+        ("places_lt.check.strict", "must be true or false, got 'no'"),
+    ]
+    assert str(info.value).startswith("4 bad parameters:\n  - parameter 'inat18_lt.generate.long_tail.imbalance_ratio'")
+    assert outputs_snapshot(clean_project) == {}  # not even imagenet_lt, whose block is fine, wrote anything
+
+
+def test_a_list_name_missing_from_the_folder_names_the_full_key(tmp_path):
     project = _broken_project(tmp_path, lambda root: None)
-    with pytest.raises(DataError, match=fragment):
-        run_pipeline(project, "places_lt", {"places_lt": params})
-    assert not any("places_lt" in path for path in outputs_snapshot(project))
+    with pytest.raises(DataError, match=r"^parameter 'places_lt\.lists\.train': no list named 'training'; the list"):
+        run_pipeline(project, "places_lt", {"places_lt": {"lists": {"train": "training"}}})
+    assert _only_run_config(project)
+
+
+def test_run_config_records_the_resolved_block(list_project):
+    first = min(version_names(list_project))  # the run of the fixture (a later test adds a places_lt run)
+    folder = list_project / "data" / "test_env"
+    config = json.loads(versioned(folder / "02_intermediate/places_lt/run_config.json", first).read_text())
+    summary = json.loads(versioned(folder / "08_reporting/places_lt/list_summary.json", first).read_text())
+    assert (config["namespace"], config["dataset"], config["run"]["env"]) == ("places_lt", "Places-LT", "test")
+    assert config["check"] == {"files": True, "decode": False, "strict": True, "workers": 4, "max_reported": 20}
+    # the defaults that depend on other keys are explicit (lists.test, lists.train)
+    assert config["generate"]["test_agnostic"] == {
+        "source": "test", "rank_by": "train", "ratios": [5, 2], "n_max": 6, "seed": 0, "factors": {}
+    }  # fmt: skip
+    keys = ("lists", "check", "class_remap", "generate")
+    assert summary["config"] == {key: config[key] for key in keys}
 
 
 def test_two_files_with_one_short_name_are_an_error():
     from longtail_lab.data.list_files import ListFolder
-    from longtail_lab.pipelines.list_splits.nodes import check_lists, resolve_list_config
+    from longtail_lab.pipelines.list_splits.nodes import check_lists
+    from longtail_lab.pipelines.list_splits.parameters import ListSplitsBlock
 
     raw = ListFolder({"Places_LT_train": "a.png 0\n", "train": "b.png 0\n"}, {"Places_LT_train": "x", "train": "y"})
-    config = resolve_list_config({"prefix": "Places_LT_", "num_classes": 2, "train": "train"}, {"files": False}, {}, {})
+    params = {
+        "dataset": "P",
+        "lists": {"prefix": "Places_LT_", "num_classes": 2, "train": "train"},
+        "check": {"files": False},
+    }
+    config = {"namespace": "places_lt", **ListSplitsBlock.from_params(params, "places_lt").run_config("places_lt")}
     with pytest.raises(DataError, match=r"\['Places_LT_train', 'train'\] get the same name"):
         check_lists(raw, config)

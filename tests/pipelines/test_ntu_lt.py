@@ -11,6 +11,7 @@ import pytest
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.long_tail import class_profile
 from longtail_lab.data.pyskl import read_annotations
+from longtail_lab.params import ParameterError
 from tests.fixtures import make_project_copy
 from tests.ntu_fixtures import (
     NTU_SPLITS,
@@ -49,6 +50,15 @@ def _run_namespace(project, name: str, namespace: str, runtime_params: dict | No
         session.run(pipeline_names=[name], namespaces=[namespace])
 
 
+def _written(project) -> list[str]:
+    """What a failed run wrote besides run configurations (they are written before any data is read)."""
+    return [path for path in _snapshot(project) if "/run_config.json/" not in path]
+
+
+def _run_configs(project) -> list[str]:
+    return sorted(path.split("/")[3] for path in _snapshot(project) if "/run_config.json/" in path)
+
+
 def _root_cause(exc: BaseException) -> BaseException:
     while exc.__cause__ is not None:
         exc = exc.__cause__
@@ -56,7 +66,9 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 
 def _summary(project, ns, version=None) -> dict:
-    return json.loads(versioned(project / "data" / "test_env" / "02_intermediate" / ns / "lt_summary.json", version).read_text())
+    return json.loads(
+        versioned(project / "data" / "test_env" / "02_intermediate" / ns / "lt_summary.json", version).read_text()
+    )
 
 
 def _lists_folder(project, ns, version=None):
@@ -127,7 +139,9 @@ def test_pyskl_pickles_restricted_to_the_lists(ran, tmp_path):
         assert len(out.split[f"{protocol}_val"]) == 3
         assert set(out.frame_dirs()) == set(lt) | set(out.split[f"{protocol}_val"])
         assert all(a["label"] == int(a["frame_dir"][-3:]) - 1 for a in out.annotations)
-        report = json.loads(versioned(copy / "data" / "test_env" / "08_reporting" / ns / "lt_annotations_report.json").read_text())
+        report = json.loads(
+            versioned(copy / "data" / "test_env" / "08_reporting" / ns / "lt_annotations_report.json").read_text()
+        )
         assert (report["list_name"], report["listed"], report["kept_from_list"]) == (lt_name, len(lt), len(lt))
         assert report["missing_from_annotations"] == []
         assert report["annotations_out"] == len(lt) + 3
@@ -177,18 +191,20 @@ def test_malformed_name_in_line_7_fails_naming_file_and_line_and_writes_nothing(
     ) as info:
         _run_namespace(project, "ntu_lt", "ntu120_xset")
     assert isinstance(_root_cause(info.value), DataError)  # Kedro wraps the load error in DatasetErrors
-    assert _snapshot(project) == {}
+    assert _written(project) == [] and _run_configs(project) == ["ntu120_xset"]
     with pytest.raises(Exception, match=r"NTU120_xset_train\.txt, line 7"):
         run_pipeline(project, "ntu_lt")
-    assert not [p for p in _snapshot(project) if "ntu120_xset" in p]
+    assert not [p for p in _written(project) if "ntu120_xset" in p]
 
 
 def test_ntu60_without_official_lists_explains_and_can_generate(tmp_path):
     project, written = _new_project(tmp_path / "project")
     shutil.rmtree(project / "data" / "01_raw" / "ntu" / "NTU60_LT")
-    with pytest.raises(DataError, match=r"NTU60_xview_exp_2\.txt was not found .*use_official_lists: false"):
+    with pytest.raises(
+        DataError, match=r"NTU60_xview_exp_2\.txt was not found .*ntu60_xview\.ntu_lt\.use_official_lists: false"
+    ):
         _run_namespace(project, "ntu_lt", "ntu60_xview")
-    assert _snapshot(project) == {}
+    assert _written(project) == []
     _run_namespace(project, "ntu_lt", "ntu60_xview", {"ntu60_xview": {"ntu_lt": {"use_official_lists": False}}})
     summary = _summary(project, "ntu60_xview")
     entry = summary["lists"]["NTU60_xview_exp_10"]
@@ -197,15 +213,120 @@ def test_ntu60_without_official_lists_explains_and_can_generate(tmp_path):
     assert summary["n_max"] == 20  # the sibling keys of conf/test are kept
 
 
-def test_bad_parameters(tmp_path):
+@pytest.fixture(scope="module")
+def clean_project(tmp_path_factory):
+    """Raw lists and pickles, no outputs: the runs against it must fail and write nothing."""
+    project, written = _new_project(tmp_path_factory.mktemp("ntu_clean") / "project")
+    write_pyskl_pickles(project / "data" / "01_raw", written["full"])
+    return project
+
+
+LT_KEYS = "num_classes, imbalance_ratios, n_max, list_prefix, profile, seed, short_classes, use_official_lists, views"
+
+
+@pytest.mark.parametrize("pipeline", ["ntu_lt", "ntu_lt_pyskl"])
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        (  # (1) an unknown key at the top of the namespace block
+            {"ntu60_xsub": {"ntu_ltt": {}}},
+            ("ntu60_xsub.ntu_ltt", "is unknown (did you mean 'ntu_lt'?); known keys: ntu_lt, ntu_lt_pyskl"),
+        ),
+        (  # (2) an unknown nested key, in the sub-block of the *other* pipeline: both check the whole block
+            {"ntu120_xset": {"ntu_lt_pyskl": {"on_misssing": "skip"}}},
+            (
+                "ntu120_xset.ntu_lt_pyskl.on_misssing",
+                "is unknown (did you mean 'on_missing'?); known keys: list, split, keep_splits, on_missing",
+            ),
+        ),
+        (  # (3) a wrong type
+            {"ntu60_xsub": {"ntu_lt": {"use_official_lists": "no"}}},
+            ("ntu60_xsub.ntu_lt.use_official_lists", "must be true or false, got 'no'"),
+        ),
+        (
+            {"ntu120_xsub": {"ntu_lt": {"imbalance_ratios": [10, 10.0]}}},
+            ("ntu120_xsub.ntu_lt.imbalance_ratios", "lists a ratio twice ([10, 10.0]), got [10, 10.0]"),
+        ),
+        (
+            {"ntu60_xview": {"ntu_lt": {"views": [1, 2]}}},
+            ("ntu60_xview.ntu_lt.views", "applies to NW-UCLA only; set it to null, got [1, 2]"),
+        ),
+    ],
+)
+def test_bad_parameter_names_the_full_key_and_nothing_is_written(clean_project, pipeline, params, problem):
+    with pytest.raises(ParameterError) as info:
+        run_pipeline(clean_project, pipeline, params)
+    assert info.value.problems == [problem]
+    assert str(info.value) == f"parameter '{problem[0]}' {problem[1]}"
+    assert _snapshot(clean_project) == {}
+
+
+def test_nwucla_block_has_no_pyskl_settings_and_ten_classes(clean_project):
+    params = {"nwucla": {"ntu_lt": {"ratio": 5, "num_classes": 12}, "ntu_lt_pyskl": {"list": "NW_UCLA_exp_10"}}}
+    with pytest.raises(ParameterError) as info:
+        _run_namespace(clean_project, "ntu_lt", "nwucla", params)
+    assert info.value.problems == [
+        ("nwucla.ntu_lt_pyskl", "is unknown (did you mean 'ntu_lt'?); known keys: ntu_lt"),
+        ("nwucla.ntu_lt.ratio", f"is unknown; known keys: {LT_KEYS}"),
+    ]
+    with pytest.raises(ParameterError, match=r"^parameter 'nwucla\.ntu_lt\.num_classes' must be 10 \(the NW-UCLA"):
+        _run_namespace(clean_project, "ntu_lt", "nwucla", {"nwucla": {"ntu_lt": {"num_classes": 12}}})
+    assert _snapshot(clean_project) == {}
+
+
+def test_every_bad_key_of_every_namespace_in_one_error(clean_project):
+    params = {
+        "ntu60_xsub": {"ntu_lt": {"n_max": "20", "seed": -1}, "ntu_lt_pyskl": {"keep_splits": "xsub_val"}},
+        "nwucla": {"ntu_lt": {"profile": "linear"}},
+    }
+    with pytest.raises(ParameterError) as info:
+        run_pipeline(clean_project, "ntu_lt", params)
+    assert info.value.problems == [
+        ("ntu60_xsub.ntu_lt.n_max", "must be an integer >= 1, got '20'"),
+        ("ntu60_xsub.ntu_lt.seed", "must be an integer >= 0 and <= 4294967295, got -1"),
+        ("ntu60_xsub.ntu_lt_pyskl.keep_splits", "must be a list of strings, got 'xsub_val'"),
+        ("nwucla.ntu_lt.profile", "must be one of 'exponential', 'step', got 'linear'"),
+    ]
+    assert str(info.value).startswith("4 bad parameters:\n  - parameter 'ntu60_xsub.ntu_lt.n_max' must be")
+    assert _snapshot(clean_project) == {}
+
+
+def test_data_dependent_errors_name_the_full_key(ran, tmp_path):
     project, _ = _new_project(tmp_path / "project")
-    with pytest.raises(DataError, match=r"'ntu_lt\.ratio' is unknown"):
-        _run_namespace(project, "ntu_lt", "nwucla", {"nwucla": {"ntu_lt": {"ratio": 5}}})
-    with pytest.raises(DataError, match=r"'ntu_lt\.use_official_lists' must be true or false, got 'no'"):
-        _run_namespace(project, "ntu_lt", "ntu60_xsub", {"ntu60_xsub": {"ntu_lt": {"use_official_lists": "no"}}})
-    with pytest.raises(DataError, match=r"27 class\(es\) have fewer names .*label 0: 23 < 30.*short_classes: keep_all"):
+    with pytest.raises(DataError, match=r"27 class\(es\) have fewer names .*label 0: 23 < 30.*lower ntu120_xsub\.ntu_lt"
+                       r"\.n_max, or set ntu120_xsub\.ntu_lt\.short_classes: keep_all"):  # fmt: skip
         _run_namespace(project, "ntu_lt", "ntu120_xsub", {"ntu120_xsub": {"ntu_lt": {"n_max": 30}}})
-    assert _snapshot(project) == {}
+    assert _written(project) == []
+    copy = tmp_path / "copy"
+    shutil.copytree(ran[0], copy)
+    write_pyskl_pickles(copy / "data" / "01_raw", ran[1]["full"])
+    with pytest.raises(DataError, match=r"^parameter 'ntu60_xsub\.ntu_lt_pyskl\.list': 'NTU60_xsub_exp_7' is not one"):
+        _run_namespace(
+            copy, "ntu_lt_pyskl", "ntu60_xsub", {"ntu60_xsub": {"ntu_lt_pyskl": {"list": "NTU60_xsub_exp_7"}}}
+        )
+
+
+def test_both_pipelines_in_one_run_share_the_check_and_its_run_config(ran, tmp_path):
+    project, written = ran
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy)
+    write_pyskl_pickles(copy / "data" / "01_raw", written["full"])
+    before = version_names(copy)
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(copy)
+    with KedroSession.create(project_path=copy, env="test") as session:
+        session.run(pipeline_names=["ntu_lt", "ntu_lt_pyskl"])
+    (version,) = version_names(copy) - before
+    for ns in NAMESPACES:
+        config = json.loads(
+            versioned(copy / "data/test_env/02_intermediate" / ns / "run_config.json", version).read_text()
+        )
+        assert config["run"]["pipelines"] == ["ntu_lt", "ntu_lt_pyskl"]
+        assert list(config) == ["namespace", "ntu_lt", *(["ntu_lt_pyskl"] if ns != "nwucla" else []), "run"]
+    report = versioned(copy / "data/test_env/08_reporting/ntu60_xsub/lt_annotations_report.json", version)
+    assert json.loads(report.read_text())["list_name"] == "NTU60_xsub_exp_10"
 
 
 @pytest.mark.parametrize("name", ["ntu_lt", "ntu_lt_pyskl"])
@@ -223,7 +344,7 @@ def test_every_dataset_is_persisted_with_a_viz_layer(name):
     with KedroSession.create(project_path=PROJECT_ROOT, env="base") as session:
         catalog = session.load_context().catalog
     pipeline = pipelines[name]
-    names = [d for d in pipeline.datasets() if not d.startswith("params:")]
+    names = [d for d in pipeline.datasets() if not d.startswith("params:") and d != "run_info"]
     assert len(names) >= 12
     for dataset_name in names:
         dataset = catalog.get(dataset_name)

@@ -17,7 +17,9 @@ from longtail_lab.data.seg_labels import (
     class_names,
 )
 from longtail_lab.data.seg_layouts import stal_label_path
+from longtail_lab.params import ParameterError
 from tests.fixtures import make_project_copy
+from tests.pipelines.conftest import outputs_snapshot
 from tests.seg_fixtures import (
     CITYSCAPES_FRAMES,
     CITYSCAPES_TO_TRAIN,
@@ -189,7 +191,9 @@ def test_only_cityscapes_present_runs_and_reports_the_others_absent(tmp_path):
         out = outputs(project, ns)
         assert out["summary"]["status"] == "absent" and out["summary"]["converted"] == 0
         assert out["stats"]["pixels"].sum() == 0
-    with pytest.raises(DataError, match=r"gtav: gtav dataset root does not exist \(seg_labels.required is true\)"):
+    with pytest.raises(
+        DataError, match=r"gtav: gtav dataset root does not exist \(parameter 'gtav\.seg_labels\.required'"
+    ):
         run(project, {"gtav": {"seg_labels": {"required": True}}}, namespaces=["gtav"])
 
 
@@ -202,7 +206,9 @@ def test_unknown_ids_fail_clearly_or_are_counted(tmp_path):
     while cause.__cause__ is not None:  # the catalog wraps the writer's error in DatasetErrors
         cause = cause.__cause__
     assert isinstance(cause, DataError)
-    assert not versions(project / "data/test_env/03_primary/seg_labels/cityscapes/label_maps")  # no half-written version
+    assert not versions(
+        project / "data/test_env/03_primary/seg_labels/cityscapes/label_maps"
+    )  # no half-written version
 
     run(project, {"cityscapes": {"seg_labels": {"unknown_ids": "to_ignore"}}}, namespaces=["cityscapes"])
     summary = outputs(project, "cityscapes")["summary"]
@@ -235,10 +241,89 @@ def test_synthia16_label_space_and_resize(tmp_path):
     assert counts[[9, 14, 16]].sum() == 0
 
 
-def test_bad_parameters_fail_before_writing(tmp_path):
-    project, _ = new_project(tmp_path / "p", cityscapes=False, synthia=False)
-    with pytest.raises(DataError, match=r"'seg_labels.splits' is unknown"):
-        run(project, {"gtav": {"seg_labels": {"splits": ["train"]}}}, namespaces=["gtav"])
-    with pytest.raises(DataError, match="resize"):
-        run(project, {"gtav": {"seg_labels": {"resize": 512}}}, namespaces=["gtav"])
-    assert not (project / "data/test_env/03_primary/seg_labels/gtav/label_maps").exists()
+def test_run_config_records_the_checked_block(converted):
+    project, _ = converted
+    for ns in NAMESPACES:
+        config = json.loads(latest(project / "data/test_env/02_intermediate" / ns / "run_config.json").read_text())
+        settings = {"label_space": "trainid19", "resize": None, "unknown_ids": "error", "on_bad_label": "skip"}
+        assert config["seg_labels"] == {
+            **settings,
+            "workers": 1 if ns == "synthia" else 2,
+            "required": False,
+            **({"splits": ["train", "val"]} if ns == "cityscapes" else {}),
+        }
+        assert config["namespace"] == ns and config["run"]["env"] == "test"
+
+
+@pytest.fixture(scope="module")
+def clean_project(tmp_path_factory):
+    """Every dataset and no outputs: the runs against it must fail and write nothing."""
+    project, _ = new_project(tmp_path_factory.mktemp("seg_clean"))
+    return project
+
+
+KEYS = "label_space, resize, unknown_ids, on_bad_label, workers, required"
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        (  # (1) an unknown key at the top of the namespace block
+            {"gtav": {"seg_label": {"workers": 1}}},
+            ("gtav.seg_label", "is unknown (did you mean 'seg_labels'?); known keys: seg_labels"),
+        ),
+        (  # (2) an unknown nested key
+            {"cityscapes": {"seg_labels": {"split": ["val"]}}},
+            ("cityscapes.seg_labels.split", f"is unknown (did you mean 'splits'?); known keys: {KEYS}, splits"),
+        ),
+        (  # ... splits is a Cityscapes key only
+            {"gtav": {"seg_labels": {"splits": ["train"]}}},
+            ("gtav.seg_labels.splits", f"is unknown; known keys: {KEYS}"),
+        ),
+        (  # (3) a wrong type
+            {"synthia": {"seg_labels": {"workers": "two"}}},
+            ("synthia.seg_labels.workers", "must be an integer >= 1, got 'two'"),
+        ),
+        (
+            {"gtav": {"seg_labels": {"resize": 512}}},
+            ("gtav.seg_labels.resize", "must be a list of 2: [an integer, an integer] or null, got 512"),
+        ),
+        (
+            {"synthia": {"seg_labels": {"resize": [0, 4]}}},
+            ("synthia.seg_labels.resize", "must be null or [width, height] with both >= 1, got [0, 4]"),
+        ),
+    ],
+)
+def test_bad_parameter_names_the_full_key_and_nothing_is_written(clean_project, params, problem):
+    with pytest.raises(ParameterError) as info:
+        run(clean_project, params)
+    assert info.value.problems == [problem]
+    assert str(info.value) == f"parameter '{problem[0]}' {problem[1]}"
+    assert outputs_snapshot(clean_project) == {}
+
+
+def test_every_bad_key_of_every_namespace_in_one_error(clean_project):
+    params = {
+        "cityscapes": {"seg_labels": {"label_space": "trainid20", "splits": "train"}},
+        "gtav": {"seg_labels": {"required": "yes"}},
+        "synthia": {"seg_labels": {"unknown_ids": "drop", "colours": True}},
+    }
+    with pytest.raises(ParameterError) as info:
+        run(clean_project, params)
+    spaces = "'trainid19', 'synthia16', 'synthia13', 'stal_compact16'"
+    assert info.value.problems == [
+        ("cityscapes.seg_labels.label_space", f"must be one of {spaces}, got 'trainid20'"),
+        ("cityscapes.seg_labels.splits", "must be a list of strings or null, got 'train'"),
+        ("gtav.seg_labels.required", "must be true or false, got 'yes'"),
+        ("synthia.seg_labels.colours", f"is unknown; known keys: {KEYS}"),
+        ("synthia.seg_labels.unknown_ids", "must be one of 'error', 'to_ignore', got 'drop'"),
+    ]
+    assert str(info.value).startswith("5 bad parameters:\n  - parameter 'cityscapes.seg_labels.label_space'")
+    assert outputs_snapshot(clean_project) == {}
+
+
+def test_a_split_missing_from_the_dataset_names_the_key_and_writes_no_labels(tmp_path):
+    project, _ = new_project(tmp_path / "p", gtav=False, synthia=False)
+    with pytest.raises(DataError, match=r"^parameter 'cityscapes\.seg_labels\.splits': .*split\(s\) \['test'\] not"):
+        run(project, {"cityscapes": {"seg_labels": {"splits": ["train", "test"]}}}, namespaces=["cityscapes"])
+    assert not versions(project / "data/test_env/03_primary/seg_labels/cityscapes/label_maps")

@@ -10,9 +10,11 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -24,7 +26,6 @@ from longtail_lab.data.fmow import (
     INDEX_COLUMNS,
     METADATA_FILE,
     MULTIPLIER_VALUES,
-    RESIZE_METHODS,
     RUN_FILE,
     SKIPPED_FILE,
     CropOptions,
@@ -32,7 +33,7 @@ from longtail_lab.data.fmow import (
     crop_image,
     problem_frame,
 )
-from longtail_lab.params import reject_unknown_keys
+from longtail_lab.params import ParamBlock, Problems, setting
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,28 @@ class _Progress:
 
 
 # ------------------------------------------------------------------------------------------ writer
-CROP_PARAM_KEYS = {"splits", "target_size", "ratio_quirk", "category_order", "resize", "jpeg_quality", "workers"}
+@dataclass(frozen=True, kw_only=True)
+class CropParams(ParamBlock):
+    """The ``fmow_crops`` parameter block: which splits are cropped and how (defaults: the baseline's rule)."""
+
+    splits: tuple[str, ...] = ("train", "val", "test")  # folders under the raw root; each gives <split>.csv
+    target_size: int | tuple[int, int] = setting(224, ge=1)  # crop side, or [width, height]
+    ratio_quirk: bool = True  # baseline: width ratio = w / image rows, height ratio = h / image cols
+    category_order: Literal["baseline", "alphabetical"] = "baseline"  # fmow.CATEGORY_ORDERS
+    resize: Literal["cv2_linear", "pil_bilinear"] = "cv2_linear"  # fmow.RESIZE_METHODS
+    jpeg_quality: int = setting(95, ge=1, le=100)
+    workers: int | None = setting(None, ge=1)  # None: min(4, CPU cores); 1: no process pool
+
+    def cross_check(self, prefix: str) -> Problems:
+        if not self.splits:
+            return [(f"{prefix}.splits", "must name at least one split, got []")]
+        return []
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of a crop."""
+        size = self.target_size
+        return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
 @dataclass
@@ -187,55 +209,26 @@ class FmowCropWriter:
             )
 
 
-def _target_size(value) -> tuple[int, int]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if (
-        not isinstance(value, list | tuple)
-        or len(value) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-    ):
-        raise DataError(f"parameter 'fmow_crops.target_size' must be a positive int or [width, height], got {value!r}")
-    return int(value[0]), int(value[1])
-
-
-def plan_crops(index: FmowIndex, params: dict) -> FmowCropWriter:
-    """Check the ``fmow_crops`` parameters against the index and return the writer that does the work."""
-    reject_unknown_keys(params, CROP_PARAM_KEYS, "fmow_crops", DataError)
-    splits = params.get("splits", ["train", "val", "test"])
-    if isinstance(splits, str) or not splits or not all(isinstance(s, str) for s in splits):
-        raise DataError(f"parameter 'fmow_crops.splits' must be a non-empty list of split names, got {splits!r}")
-    missing = [s for s in splits if s not in index.splits]
+def plan_crops(index: FmowIndex, params: CropParams | Mapping, prefix: str = "fmow_crops") -> FmowCropWriter:
+    """The writer that does the work, for checked parameters (or a parameter dict, checked here as the block
+    ``prefix``); the splits must exist in the index."""
+    if not isinstance(params, CropParams):
+        params = CropParams.from_params(params, prefix)
+    missing = [s for s in params.splits if s not in index.splits]
     if missing:
         raise DataError(
-            f"parameter 'fmow_crops.splits': {missing} not found under {index.root} (found: {list(index.splits)})"
+            f"parameter '{prefix}.splits': {missing} not found under {index.root} (found: {list(index.splits)})"
         )
-    order = params.get("category_order", "baseline")
-    if order not in CATEGORY_ORDERS:
-        raise DataError(f"parameter 'fmow_crops.category_order' must be one of {list(CATEGORY_ORDERS)}, got {order!r}")
-    resize = params.get("resize", "cv2_linear")
-    if resize not in RESIZE_METHODS:
-        raise DataError(f"parameter 'fmow_crops.resize' must be one of {list(RESIZE_METHODS)}, got {resize!r}")
-    quality = params.get("jpeg_quality", 95)
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
-        raise DataError(f"parameter 'fmow_crops.jpeg_quality' must be an int in 1..100, got {quality!r}")
-    quirk = params.get("ratio_quirk", True)
-    if not isinstance(quirk, bool):
-        raise DataError(f"parameter 'fmow_crops.ratio_quirk' must be true or false, got {quirk!r}")
-    workers = params.get("workers")
-    if workers is None:
-        workers = min(4, os.cpu_count() or 1)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise DataError(f"parameter 'fmow_crops.workers' must be a positive int or null, got {workers!r}")
-    names = CATEGORY_ORDERS[order]
+    workers = min(4, os.cpu_count() or 1) if params.workers is None else params.workers
+    names = CATEGORY_ORDERS[params.category_order]
     options = CropOptions(
         labels={name: i for i, name in enumerate(names)},
-        target_size=_target_size(params.get("target_size", 224)),
-        ratio_quirk=quirk,
-        resize=resize,
-        jpeg_quality=quality,
+        target_size=params.size,
+        ratio_quirk=params.ratio_quirk,
+        resize=params.resize,
+        jpeg_quality=params.jpeg_quality,
     )
-    return FmowCropWriter(index, tuple(splits), options, order, workers)
+    return FmowCropWriter(index, tuple(params.splits), options, params.category_order, workers)
 
 
 # ----------------------------------------------------------------------------------------- summary

@@ -9,9 +9,7 @@ from longtail_lab.data.arrays import DataError
 PROFILES = ("exponential", "step")
 
 
-def class_profile(
-    profile: str, num_classes: int, imbalance_ratio: float, n_max: int, prefix: str = ""
-) -> np.ndarray:
+def class_profile(profile: str, num_classes: int, imbalance_ratio: float, n_max: int, prefix: str = "") -> np.ndarray:
     """Per-class sample counts, class 0 the head.
 
     exponential: n_i = floor(n_max * rho^(-i / (C - 1)));  step: the first C // 2 classes get n_max,
@@ -26,7 +24,9 @@ def class_profile(
     if profile not in PROFILES:
         raise DataError(f"parameter '{key('profile')}': unknown profile {profile!r}; choose one of {PROFILES}")
     if not imbalance_ratio >= 1:
-        raise DataError(f"parameter '{key('imbalance_ratio')}' must be >= 1 (max/min class size), got {imbalance_ratio}")
+        raise DataError(
+            f"parameter '{key('imbalance_ratio')}' must be >= 1 (max/min class size), got {imbalance_ratio}"
+        )
     if not n_max >= 1:
         raise DataError(f"parameter '{key('n_max')}' must be >= 1, got {n_max}")
     if num_classes < 1:

@@ -282,7 +282,7 @@ def long_tail_names(
             f"parameter '{_key(block, 'short_classes')}': {short_classes!r} is not one of {SHORT_CLASS_MODES}"
         )
     check_num_classes(full, num_classes, block)
-    requested = class_profile(profile, num_classes, imbalance_ratio, n_max, block)
+    requested = class_profile(profile, num_classes, imbalance_ratio, n_max)
     available = full.class_counts(num_classes)
     short = np.flatnonzero(available < requested)
     if short.size and short_classes == "error":
@@ -356,7 +356,7 @@ class LongTailListsParams(ParamBlock):
     use_official_lists: bool = False
     views: tuple[int, ...] | None = None  # NW-UCLA only: keep the names of these views
 
-    def check(self, prefix: str) -> Problems:
+    def cross_check(self, prefix: str) -> Problems:
         key = f"{prefix}.imbalance_ratios"
         if not self.imbalance_ratios:
             return [(key, "must list at least one ratio, got []")]
@@ -366,7 +366,7 @@ class LongTailListsParams(ParamBlock):
             return [(key, f"lists a ratio twice ({twice}), got {list(self.imbalance_ratios)}")]
         for ratio in self.imbalance_ratios:  # no class may get 0 names
             try:
-                class_profile(self.profile, self.num_classes, ratio, self.n_max, prefix)
+                class_profile(self.profile, self.num_classes, ratio, self.n_max)
             except DataError as exc:
                 return [(key, f"does not fit: {exc}")]
         return []

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,6 @@ from PIL import Image
 
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.seg_labels import (
-    check_label_space,
     class_names,
     class_pixel_counts,
     map_ids,
@@ -24,6 +24,7 @@ from longtail_lab.data.seg_labels import (
     source_lut,
 )
 from longtail_lab.data.seg_layouts import SegIndex, SegSample, city_count_check, decode_label, image_size
+from longtail_lab.params import ParamBlock, Problems, setting
 
 log = logging.getLogger(__name__)
 
@@ -31,26 +32,25 @@ UNKNOWN_POLICIES = ("error", "to_ignore")
 BAD_LABEL_POLICIES = ("skip", "error")
 
 
-@dataclass(frozen=True)
-class ConversionSettings:
-    """How labels are converted. ``resize`` = (width, height) or None to keep each label's size."""
+@dataclass(frozen=True, kw_only=True)
+class ConversionSettings(ParamBlock):
+    """How labels are converted (keys of a ``seg_labels`` block). ``resize`` = (width, height) or None to keep
+    each label's size."""
 
-    label_space: str = "trainid19"
+    label_space: Literal["trainid19", "synthia16", "synthia13", "stal_compact16"] = "trainid19"  # LABEL_SPACES
     resize: tuple[int, int] | None = None
-    unknown_ids: str = "error"  # error | to_ignore
-    on_bad_label: str = "skip"  # skip | error: a missing, unreadable or wrongly sized label file
-    workers: int = 4
+    unknown_ids: Literal["error", "to_ignore"] = "error"  # UNKNOWN_POLICIES
+    on_bad_label: Literal["skip", "error"] = "skip"  # BAD_LABEL_POLICIES: a missing, unreadable or wrongly sized label
+    workers: int = setting(4, ge=1)  # threads decoding/encoding PNGs
 
-    def __post_init__(self) -> None:
-        check_label_space(self.label_space)
-        if self.unknown_ids not in UNKNOWN_POLICIES:
-            raise DataError(f"parameter 'unknown_ids' is '{self.unknown_ids}'; known: {list(UNKNOWN_POLICIES)}")
-        if self.on_bad_label not in BAD_LABEL_POLICIES:
-            raise DataError(f"parameter 'on_bad_label' is '{self.on_bad_label}'; known: {list(BAD_LABEL_POLICIES)}")
-        if self.resize is not None and (len(self.resize) != 2 or min(int(v) for v in self.resize) < 1):
-            raise DataError(f"parameter 'resize' is {list(self.resize)}; expected null or [width, height] >= 1")
-        if int(self.workers) < 1:
-            raise DataError(f"parameter 'workers' is {self.workers}; expected >= 1")
+    def cross_check(self, prefix: str) -> Problems:
+        if self.resize is not None and min(self.resize) < 1:
+            return [(f"{prefix}.resize", f"must be null or [width, height] with both >= 1, got {list(self.resize)}")]
+        return []
+
+    def settings(self) -> ConversionSettings:
+        """Only the conversion settings (a block that extends this one holds more keys)."""
+        return ConversionSettings(**{f.name: getattr(self, f.name) for f in fields(ConversionSettings)})
 
 
 @dataclass(frozen=True)

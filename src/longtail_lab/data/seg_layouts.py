@@ -15,6 +15,7 @@ Discovery only lists files; nothing is decoded. An image whose label file is abs
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -64,13 +65,16 @@ class SegIndex:
     def splits(self) -> tuple[str, ...]:
         return tuple(sorted({s.split for s in self.samples + self.missing_labels}))
 
-    def select_splits(self, splits: list[str] | None) -> SegIndex:
-        """Only the samples of ``splits`` (None = all); a split that is not on disk is an error."""
+    def select_splits(self, splits: Sequence[str] | None, parameter: str = "splits") -> SegIndex:
+        """Only the samples of ``splits`` (None = all); a split that is not on disk is an error naming
+        ``parameter`` (the full key, e.g. ``cityscapes.seg_labels.splits``)."""
         if splits is None or not self.exists:
             return self
         absent = sorted(set(splits) - set(self.splits))
         if absent:
-            raise DataError(f"{self.root}: split(s) {absent} not found; found {list(self.splits)}")
+            raise DataError(
+                f"parameter '{parameter}': {self.root}: split(s) {absent} not found; found {list(self.splits)}"
+            )
         keep = set(splits)
         orphan_keep = tuple(p for p in self.orphan_labels if p.split("/")[1] in keep)
         return replace(

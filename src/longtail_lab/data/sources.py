@@ -12,6 +12,7 @@ from longtail_lab.data.arrays import DataError, TrainTest
 from longtail_lab.data.cifar import read_cifar
 from longtail_lab.data.image_folder import read_image_folder
 
+
 def _cifar(name: str, cfg: dict) -> TrainTest:
     download = cfg.get("download", False)
     if not isinstance(download, bool):

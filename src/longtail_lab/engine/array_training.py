@@ -19,6 +19,7 @@ from longtail_lab.engine.trainer import FitResult, fit
 
 log = logging.getLogger(__name__)
 
+
 def build_augment(params: AugmentParams | dict, prefix: str = "augment") -> DeviceAugment:
     if not isinstance(params, AugmentParams):
         params = AugmentParams.from_params(params, prefix)

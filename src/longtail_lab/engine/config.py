@@ -55,13 +55,16 @@ class TrainConfig(ParamBlock):
     def normalized(self) -> TrainConfig:
         return dataclasses.replace(self, milestones=self.milestone_epochs())
 
-    def check(self, prefix: str) -> Problems:
+    def cross_check(self, prefix: str) -> Problems:
         problems: Problems = []
         key = f"{prefix}.milestones"
         floats = [m for m in self.milestones if isinstance(m, float)]
         if floats and (len(floats) != len(self.milestones) or not all(0 < m < 1 for m in floats)):
             problems.append(
-                (key, f"must be all epochs (integers) or all fractions of the run in (0, 1), got {list(self.milestones)}")
+                (
+                    key,
+                    f"must be all epochs (integers) or all fractions of the run in (0, 1), got {list(self.milestones)}",
+                )
             )
             return problems
         epochs = self.milestone_epochs()

@@ -71,7 +71,5 @@ def use_threads(setting: int | str, world_size: int = 1) -> int:
     threads, why = (int(setting), "train.num_threads") if setting != "auto" else auto_threads(world_size)
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    log.info(
-        "CPU threads: %d (%s; OMP_WAIT_POLICY=%s)", threads, why, os.environ.get("OMP_WAIT_POLICY", "unset")
-    )
+    log.info("CPU threads: %d (%s; OMP_WAIT_POLICY=%s)", threads, why, os.environ.get("OMP_WAIT_POLICY", "unset"))
     return threads

@@ -28,7 +28,9 @@ def class_histogram(class_counts: Sequence[int], title: str, by_rank: bool = Fal
     if by_rank:
         counts = np.sort(counts)[::-1]
     fig, ax = _figure((8, 3.5))
-    colors = np.where(counts > 100, GROUP_COLORS["many"], np.where(counts >= 20, GROUP_COLORS["medium"], GROUP_COLORS["few"]))
+    colors = np.where(
+        counts > 100, GROUP_COLORS["many"], np.where(counts >= 20, GROUP_COLORS["medium"], GROUP_COLORS["few"])
+    )
     ax.bar(np.arange(len(counts)), counts, width=1.0, color=colors)
     ax.set_xlabel("class rank (most images first)" if by_rank else "class id")
     ax.set_ylabel("training images")

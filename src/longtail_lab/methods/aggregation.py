@@ -18,9 +18,9 @@ uses the test set itself (transductive); the official CIFAR script resamples the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -135,7 +135,7 @@ class AggregationOptions(ParamBlock):
     min_weight: float = setting(0.05, ge=0, lt=1)  # stop after an epoch that ends with a weight below this
     seed: int = setting(0, ge=0, le=MAX_SEED)
 
-    def check(self, prefix: str) -> Problems:
+    def cross_check(self, prefix: str) -> Problems:
         if self.nesterov and self.momentum == 0:
             return [(f"{prefix}.nesterov", "needs momentum > 0")]
         return []
@@ -168,8 +168,8 @@ class AggregationParams(AggregationOptions):
     train_pool_n_max: int | None = setting(None, ge=1)
     views: ViewParams = ViewParams()
 
-    def check(self, prefix: str) -> Problems:
-        problems = super().check(prefix)
+    def cross_check(self, prefix: str) -> Problems:
+        problems = super().cross_check(prefix)
         if len(set(self.pools)) != len(self.pools):
             problems.append((f"{prefix}.pools", f"lists a pool twice: {list(self.pools)}"))
         return problems

@@ -54,7 +54,7 @@ class ReflectiveOptions(ParamBlock):
     def from_params(cls, params, prefix: str = "reflective_learning") -> ReflectiveOptions:
         return super().from_params(params, prefix)
 
-    def check(self, prefix: str) -> Problems:
+    def cross_check(self, prefix: str) -> Problems:
         if self.correction and not self.review:
             return [(f"{prefix}.correction", "needs review: true (knowledge correction projects the review gradient)")]
         return []
@@ -233,7 +233,9 @@ class ReflectiveObjective(Objective):
         if opts.review:
             if opts.batch_class_temperature:
                 logits = logits / batch_class_counts(targets, self.num_classes).unsqueeze(1)
-            valid = torch.ones_like(targets, dtype=torch.bool) if opts.first_epoch_zero_memory else self.has_memory[indices]
+            valid = (
+                torch.ones_like(targets, dtype=torch.bool) if opts.first_epoch_zero_memory else self.has_memory[indices]
+            )
             kr, keep, kl_rows = review_loss(logits, self.memory[indices], targets, valid, opts.temperature)
             kr = kr * self.review_weight
             self.memory[indices] = logits.detach()

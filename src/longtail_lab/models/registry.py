@@ -30,7 +30,9 @@ def check_model_params(params: Mapping | None, prefix: str, problems: Problems) 
     if name not in MODELS:
         problems.append((f"{prefix}.name", f"must be one of {', '.join(sorted(MODELS))}, got {name!r}"))
         return None
-    kwargs = check_kwargs(MODELS[name], {k: v for k, v in params.items() if k != "name"}, prefix, problems, ("num_classes",))
+    kwargs = check_kwargs(
+        MODELS[name], {k: v for k, v in params.items() if k != "name"}, prefix, problems, ("num_classes",)
+    )
     return None if kwargs is None else {"name": name, **kwargs}
 
 
@@ -52,4 +54,3 @@ def model_spec(params: dict, num_classes: int) -> tuple[str, dict, dict]:
         kwargs["widths"] = [int(w) for w in kwargs["widths"]]
     name = params.get("name", "resnet32")
     return name, kwargs, model_signature(name, num_classes, **kwargs)
-

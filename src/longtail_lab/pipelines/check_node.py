@@ -42,14 +42,19 @@ def parameter_check_node(namespace: str, block: type[ParamBlock], inputs: tuple[
 
 
 def checked(
-    namespace: str, block: type[ParamBlock], template: Pipeline, inputs: tuple[str, ...] = (), check_inputs=()
+    namespace: str,
+    block: type[ParamBlock],
+    template: Pipeline,
+    inputs: tuple[str, ...] = (),
+    check_inputs: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = (),
 ) -> Pipeline:
-    """``template`` in ``namespace`` (``inputs`` stay un-namespaced), after the node that checks the namespace's
-    whole parameter block (against ``check_inputs``) and writes its ``run_config``."""
+    """``template`` in ``namespace`` (``inputs`` and ``outputs`` keep their names), after the node that checks
+    the namespace's whole parameter block (against ``check_inputs``) and writes its ``run_config``."""
     return Pipeline(
         [
             parameter_check_node(namespace, block, tuple(check_inputs)),
-            Pipeline(template, namespace=namespace, inputs=set(inputs)),
+            Pipeline(template, namespace=namespace, inputs=set(inputs), outputs=set(outputs) or None),
         ],
         tags=[namespace],
     )

@@ -23,7 +23,7 @@ class CifarLtParams(SplitBlock):
     train: TrainConfig = TrainConfig()
     evaluation: EvaluationParams = EvaluationParams()
 
-    def check(self, prefix: str) -> Problems:
+    def cross_check(self, prefix: str) -> Problems:
         problems: Problems = []
         check_model_params(self.model, f"{prefix}.model", problems)
         if self.loss not in LOSSES:

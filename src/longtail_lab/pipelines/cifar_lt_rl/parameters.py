@@ -29,7 +29,7 @@ class Recipe(ParamBlock):
     augment: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
 
-    def check(self, prefix: str) -> Problems:
+    def cross_check(self, prefix: str) -> Problems:
         problems: Problems = []
         parse_block(AugmentParams, self.augment, f"{prefix}.augment", problems, partial=True)
         parse_block(TrainConfig, self.train, f"{prefix}.train", problems, partial=True)
@@ -71,7 +71,7 @@ class CifarLtRlParams(SplitBlock):
     aggregation: AggregationParams = AggregationParams()
     evaluation: EvaluationParams = EvaluationParams()
 
-    def check(self, prefix: str) -> Problems:
+    def cross_check(self, prefix: str) -> Problems:
         problems: Problems = []
         if self.method not in LOSSES:
             problems.append((f"{prefix}.method", f"must be one of {', '.join(sorted(LOSSES))}, got {self.method!r}"))

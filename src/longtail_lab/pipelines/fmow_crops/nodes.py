@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from longtail_lab.data.fmow import FmowIndex
-from longtail_lab.data.fmow_crops import FmowCropWriter, plan_crops, summarise_crop_folder
+from longtail_lab.data.fmow_crops import CropParams, FmowCropWriter, plan_crops, summarise_crop_folder
 from longtail_lab.evaluation.plots import fmow_crop_overview
 
 
-def make_crop_writer(raw: FmowIndex, params: dict) -> FmowCropWriter:
-    """Checked parameters + the raw index -> the writer that cuts and writes every crop into one version."""
-    return plan_crops(raw, params)
+def make_crop_writer(raw: FmowIndex, run_config: dict) -> FmowCropWriter:
+    """The checked settings + the raw index -> the writer that cuts and writes every crop into one version."""
+    prefix = run_config["namespace"]
+    return plan_crops(raw, CropParams.from_run_config(run_config), prefix)
 
 
 def summarise_crops(crop_folder: Path) -> dict:

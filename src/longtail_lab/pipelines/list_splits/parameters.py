@@ -7,19 +7,15 @@ configuration and copied into ``list_summary.json``, which must not change when 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.long_tail import class_profile, test_agnostic_name
 from longtail_lab.params import (
     MAX_SEED,
-    RUN_CONFIG_EXTRAS,
     ParamBlock,
-    ParameterError,
     Problems,
-    parse_block,
     setting,
 )
 
@@ -86,13 +82,8 @@ class GenerateParams(ParamBlock):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ListSplitsBlock:
-    """The whole block of a list-file dataset namespace.
-
-    Not a ``ParamBlock`` subclass: its key ``check`` would hide ``ParamBlock.check`` (the hook for checks
-    across keys that ``parse_block`` calls), so it provides the same interface itself (``from_params``,
-    ``check_inputs``, ``run_config``, ``from_run_config``); its sub-blocks are ordinary ``ParamBlock``\\ s.
-    """
+class ListSplitsBlock(ParamBlock):
+    """The whole block of a list-file dataset namespace."""
 
     dataset: str  # the dataset's display name (summary, histogram title)
     lists: ListSpec
@@ -100,31 +91,14 @@ class ListSplitsBlock:
     class_remap: ClassRemapParams = ClassRemapParams()
     generate: GenerateParams = GenerateParams()
 
-    @classmethod
-    def from_params(cls, params: Any, prefix: str) -> ListSplitsBlock:
-        """Every key checked (unknown keys, types, bounds, then checks across keys) -> the resolved block."""
-        problems: Problems = []
-        block = parse_block(cls, params, prefix, problems)
-        problems = _nested_problems(problems, params, prefix)
-        if block is not None:
-            problems += block.check_across(prefix)
-        if problems:
-            raise ParameterError(problems)
-        return block.resolved()
-
-    @classmethod
-    def from_run_config(cls, run_config: Mapping) -> ListSplitsBlock:
-        settings = {k: v for k, v in run_config.items() if k not in RUN_CONFIG_EXTRAS}
-        return cls.from_params(settings, str(run_config.get("namespace", "run_config")))
-
-    def check_across(self, prefix: str) -> Problems:
+    def cross_check(self, prefix: str) -> Problems:
         problems: Problems = []
         if self.class_remap.mode != "none" and self.lists.train is None:
             problems.append((f"{prefix}.class_remap.mode", f"'{self.class_remap.mode}' ranks classes by training "
                              f"counts: set {prefix}.lists.train"))  # fmt: skip
         lt, key = self.generate.long_tail, f"{prefix}.generate.long_tail"
         if lt is not None:
-            try:  # no class may get 0 samples (n_max unknown until the source list is read: then no check)
+            try:  # no class may get 0 samples (n_max null: the source's smallest class, checked as if large)
                 class_profile(lt.profile, self.lists.num_classes, float(lt.imbalance_ratio), lt.n_max or 1_000_000, key)
             except DataError as exc:
                 problems.append((f"{key}.imbalance_ratio", f"does not fit: {exc}"))
@@ -144,7 +118,7 @@ class ListSplitsBlock:
                                  f"{list(ta.ratios)}: {unknown}"))  # fmt: skip
         return problems
 
-    def resolved(self) -> ListSplitsBlock:
+    def normalized(self) -> ListSplitsBlock:
         """Defaults that depend on other keys made explicit (test-agnostic source and ranking list)."""
         ta = self.generate.test_agnostic
         if ta is None:
@@ -152,15 +126,6 @@ class ListSplitsBlock:
         source, rank_by = ta.source or self.lists.test or "test", ta.rank_by or self.lists.train
         ta = dataclasses.replace(ta, source=source, rank_by=rank_by)
         return dataclasses.replace(self, generate=dataclasses.replace(self.generate, test_agnostic=ta))
-
-    def check_inputs(self, prefix: str, *inputs: Any) -> Problems:
-        return []
-
-    def to_dict(self) -> dict:
-        return ParamBlock.to_dict(self)  # type: ignore[arg-type]
-
-    def run_config(self, namespace: str) -> dict:
-        return self.to_dict()
 
     def summary_config(self) -> dict:
         """The settings as ``list_summary.json`` records them."""
@@ -178,22 +143,3 @@ class ListSplitsBlock:
                 if getattr(gen.test_agnostic, key) != "long_tail":
                     names[f"{prefix}.generate.test_agnostic.{key}"] = getattr(gen.test_agnostic, key)
         return {key: name for key, name in names.items() if name is not None}
-
-
-# ``Block | None`` fields: the generic parser reports a mapping with one bad key as a whole ("must be a mapping
-# with keys ... or null"); these are parsed again on their own, so the problem names the key inside.
-OPTIONAL_BLOCKS = {"generate.long_tail": LongTailListParams, "generate.test_agnostic": AgnosticListsParams}
-
-
-def _nested_problems(problems: Problems, params: Any, prefix: str) -> Problems:
-    out: Problems = []
-    for key, message in problems:
-        relative = key[len(prefix) + 1 :] if key.startswith(f"{prefix}.") else ""
-        value: Any = params
-        for part in relative.split(".") if relative in OPTIONAL_BLOCKS else ():
-            value = value.get(part) if isinstance(value, Mapping) else None
-        found: Problems = []
-        if relative in OPTIONAL_BLOCKS and isinstance(value, Mapping):
-            parse_block(OPTIONAL_BLOCKS[relative], value, key, found)
-        out += found or [(key, message)]
-    return out

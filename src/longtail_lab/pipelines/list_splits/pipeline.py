@@ -35,7 +35,7 @@ def list_template() -> Pipeline:
 
 def dataset_pipeline(namespace: str) -> Pipeline:
     """The template in ``namespace``, after the node that checks the namespace's whole parameter block."""
-    return checked(namespace, ListSplitsBlock, list_template())  # type: ignore[arg-type]  # duck-typed block
+    return checked(namespace, ListSplitsBlock, list_template())
 
 
 def create_pipeline(**kwargs) -> Pipeline:

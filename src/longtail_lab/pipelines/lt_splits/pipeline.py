@@ -18,7 +18,9 @@ def split_template() -> Pipeline:
     """raw dataset + run configuration -> long-tailed list + summary + histogram + test-agnostic lists."""
     return Pipeline(
         [
-            Node(make_long_tail_split, [RAW, "run_config"], ["split_list", "split_summary"], name="make_long_tail_split"),
+            Node(
+                make_long_tail_split, [RAW, "run_config"], ["split_list", "split_summary"], name="make_long_tail_split"
+            ),
             Node(plot_split_histogram, "split_summary", "class_histogram", name="plot_split_histogram"),
             Node(
                 make_test_agnostic_lists,

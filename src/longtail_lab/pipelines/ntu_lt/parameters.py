@@ -25,9 +25,11 @@ class NtuBlock(ParamBlock):
     ntu_lt: LongTailListsParams
     ntu_lt_pyskl: LongTailFilterParams
 
-    def check(self, prefix: str) -> Problems:
+    def cross_check(self, prefix: str) -> Problems:
         if self.ntu_lt.views is not None:
-            return [(f"{prefix}.ntu_lt.views", f"applies to NW-UCLA only; set it to null, got {list(self.ntu_lt.views)}")]
+            return [
+                (f"{prefix}.ntu_lt.views", f"applies to NW-UCLA only; set it to null, got {list(self.ntu_lt.views)}")
+            ]
         return []
 
 
@@ -37,7 +39,7 @@ class NwuclaBlock(ParamBlock):
 
     ntu_lt: LongTailListsParams
 
-    def check(self, prefix: str) -> Problems:
+    def cross_check(self, prefix: str) -> Problems:
         if self.ntu_lt.num_classes != NWUCLA_NUM_CLASSES:
             return [(f"{prefix}.ntu_lt.num_classes", f"must be {NWUCLA_NUM_CLASSES} (the NW-UCLA actions), "
                      f"got {self.ntu_lt.num_classes}")]  # fmt: skip

@@ -1,17 +1,17 @@
-"""Wiring of ``seg_labels``: one template, instantiated per dataset namespace."""
+"""Wiring of ``seg_labels``: one template, instantiated per dataset namespace after its parameter check."""
 
 from kedro.pipeline import Node, Pipeline
 
+from longtail_lab.pipelines.check_node import checked
 from longtail_lab.pipelines.seg_labels.nodes import convert_labels, plot_class_frequencies, summarise_labels
-
-NAMESPACES = ("cityscapes", "gtav", "synthia")
+from longtail_lab.pipelines.seg_labels.parameters import NAMESPACES, namespace_block
 
 
 def labels_template() -> Pipeline:
-    """raw layout -> converted label folder -> class pixel statistics + summary -> bar plot."""
+    """raw layout + run configuration -> converted label folder -> class pixel statistics + summary -> plot."""
     return Pipeline(
         [
-            Node(convert_labels, ["seg_raw", "params:seg_labels"], "seg_label_maps", name="convert_labels"),
+            Node(convert_labels, ["seg_raw", "run_config"], "seg_label_maps", name="convert_labels"),
             Node(
                 summarise_labels,
                 "seg_label_maps",
@@ -29,4 +29,4 @@ def labels_template() -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return sum((Pipeline(labels_template(), namespace=ns, tags=[ns]) for ns in NAMESPACES), Pipeline([]))
+    return sum((checked(ns, namespace_block(ns), labels_template()) for ns in NAMESPACES), Pipeline([]))
