@@ -78,3 +78,28 @@ def test_prediction_reports_its_batches(tty):
         logits = predict_logits(model, test.images, batch_size=16, device=torch.device("cpu"), on_batch=bar.advance)
     assert logits.shape == (60, 10) and bar.completed == 60
     assert "predicting" in tty.getvalue() and "60/60" in tty.getvalue()
+
+
+def test_fmow_crops_draw_their_bar_on_a_terminal(tty, tmp_path):
+    from longtail_lab.data.fmow import index_layout
+    from longtail_lab.data.fmow_crops import plan_crops
+    from tests.fmow_fixtures import write_fmow_tree
+
+    write_fmow_tree(tmp_path / "fmow")
+    folder, final = tmp_path / "out" / "tmp", tmp_path / "out" / "final"
+    folder.mkdir(parents=True)
+    plan_crops(index_layout(tmp_path / "fmow"), {"workers": 1}).write(folder, final)
+    text = tty.getvalue()
+    assert "fmow crops (images)" in text and "crops/s" in text
+
+
+def test_segmentation_labels_draw_their_bar_on_a_terminal(tty, tmp_path):
+    from longtail_lab.data.seg_conversion import ConversionSettings, LabelMapWriter
+    from longtail_lab.data.seg_layouts import discover
+    from tests.seg_fixtures import write_cityscapes
+
+    write_cityscapes(tmp_path / "cityscapes")
+    out = tmp_path / "out"
+    out.mkdir()
+    LabelMapWriter(discover("cityscapes", tmp_path / "cityscapes"), ConversionSettings(workers=1)).write(out, out)
+    assert "cityscapes: converting label images" in tty.getvalue()

@@ -8,8 +8,6 @@ import json
 import logging
 import multiprocessing
 import os
-import sys
-import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from longtail_lab.data.fmow import (
     problem_frame,
 )
 from longtail_lab.params import ParamBlock, Problems, setting
+from longtail_lab.progress import StepProgress
 
 log = logging.getLogger(__name__)
 
@@ -73,43 +72,6 @@ def _run_chunks(chunks: list[list[tuple]], root: Path, out: Path, options: CropO
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 yield in_flight.pop(future), *future.result()
-
-
-class _Progress:
-    """A rich bar on a terminal, else a log line every ``every_s`` seconds (and at the end)."""
-
-    def __init__(self, total: int, every_s: float = 10.0) -> None:
-        self.total, self.every_s = total, every_s
-        self.images = self.crops = self.skipped = 0
-        self.start = self.last = time.perf_counter()
-        self._bar = None
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._bar = Progress(
-                TextColumn("fmow crops"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
-                TimeRemainingColumn(), console=Console(file=sys.stderr),
-            )  # fmt: skip
-            self._task = self._bar.add_task("crops", total=total, stats="")
-            self._bar.start()
-
-    def stats(self) -> str:
-        rate = self.crops / max(time.perf_counter() - self.start, 1e-9)
-        return f"{self.crops} crops, {self.skipped} skipped, {rate:.0f} crops/s"
-
-    def update(self, images: int, crops: int, skipped: int) -> None:
-        self.images, self.crops, self.skipped = self.images + images, self.crops + crops, self.skipped + skipped
-        if self._bar is not None:
-            self._bar.update(self._task, completed=self.images, stats=self.stats())
-        elif time.perf_counter() - self.last >= self.every_s:
-            self.last = time.perf_counter()
-            log.info("fmow crops: %d/%d images, %s", self.images, self.total, self.stats())
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-        log.info("fmow crops done: %d/%d images, %s", self.images, self.total, self.stats())
 
 
 # ------------------------------------------------------------------------------------------ writer
@@ -158,16 +120,16 @@ class FmowCropWriter:
         tasks = list(images[INDEX_COLUMNS].itertuples(index=False, name=None))
         size = self.chunk_size or max(1, min(32, len(tasks) // (8 * max(self.workers, 1)) or 1))
         chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
-        progress = _Progress(len(tasks))
         crop_rows, skip_rows = [], []
-        try:
+        with StepProgress("fmow crops (images)", len(tasks), interval_s=10.0) as progress:
             for n, rows, skips in _run_chunks(chunks, self.index.root, folder, self.options, self.workers):
                 crop_rows += rows
                 skip_rows += skips
-                progress.update(n, len(rows), len(skips))
-        finally:
-            progress.close()
-        elapsed = time.perf_counter() - progress.start
+                rate = len(crop_rows) / max(progress.elapsed_s, 1e-9)
+                progress.update(
+                    progress.completed + n, f"{len(crop_rows)} crops, {len(skip_rows)} skipped, {rate:.0f} crops/s"
+                )
+        elapsed = progress.elapsed_s
 
         metadata = pd.DataFrame(crop_rows, columns=CROP_COLUMNS).sort_values(["split", "source_image", "box_id"])
         problems = self.index.problems[self.index.problems["split"].isin(self.splits)]

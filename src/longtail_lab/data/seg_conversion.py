@@ -25,6 +25,7 @@ from longtail_lab.data.seg_labels import (
 )
 from longtail_lab.data.seg_layouts import SegIndex, SegSample, city_count_check, decode_label, image_size
 from longtail_lab.params import ParamBlock, Problems, setting
+from longtail_lab.progress import StepProgress
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +122,14 @@ class LabelMapWriter:
     def _convert_all(self, folder: Path) -> list[_Done | _Skip]:
         samples = self.index.samples
         out = []
-        with ThreadPoolExecutor(max_workers=int(self.settings.workers)) as pool:
-            for i, result in enumerate(pool.map(lambda s: self._convert(s, folder), samples), start=1):
+        label = f"{self.index.layout}: converting label images"
+        with (
+            ThreadPoolExecutor(max_workers=int(self.settings.workers)) as pool,
+            StepProgress(label, len(samples)) as bar,
+        ):
+            for result in pool.map(lambda s: self._convert(s, folder), samples):
                 out.append(result)
-                if i % 500 == 0 or i == len(samples):
-                    log.info("%s: converted %d/%d label images", self.index.layout, i, len(samples))
+                bar.advance()
         return out
 
     def _convert(self, sample: SegSample, folder: Path) -> _Done | _Skip:
