@@ -7,7 +7,7 @@ name (``cifar_lt_rl.train.epochs``, including the namespace) and what is allowed
 - a key the block does not declare, at any depth (a typo), with the known keys;
 - a value of the wrong type (``'three'`` for an integer, a string for a list), a non-finite number, a value
   outside its bounds (``setting(ge=1)``) or not among its choices (``Literal[...]``);
-- whatever the block's own :meth:`ParamBlock.check` finds across keys (e.g. milestones that do not fit).
+- whatever the block's own :meth:`ParamBlock.cross_check` finds across keys (e.g. milestones that do not fit).
 
 Supported annotations: ``bool``, ``int``, ``float`` (ints accepted, NaN/inf refused), ``str``, ``Literal[...]``,
 ``X | None``, unions, ``tuple[X, ...]``, ``tuple[X, Y]``, ``list[X]``/``Sequence[X]``, ``dict[str, X]``, ``Any``
@@ -45,14 +45,6 @@ class ParameterError(DataError):
         else:
             text = f"{len(lines)} bad parameters:\n" + "\n".join(f"  - {line}" for line in lines)
         super().__init__(text)
-
-
-def reject_unknown_keys(params: dict, known: Iterable[str], prefix: str, error: type[Exception] = ValueError) -> None:
-    """Raise ``error`` naming the first key of ``params`` that is not in ``known`` (e.g. a typo)."""
-    known = sorted(known)
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise error(f"parameter '{prefix}.{unknown[0]}' is unknown; known: {known}")
 
 
 def setting(default: Any = dataclasses.MISSING, *, ge=None, gt=None, le=None, lt=None, **kwargs) -> Any:

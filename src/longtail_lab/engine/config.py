@@ -31,8 +31,8 @@ class TrainConfig(ParamBlock):
     devices: int = setting(1, ge=1)  # > 1: DDP spawned inside the training node
     precision: PRECISIONS = "auto"  # auto = bf16-mixed on CUDA, 32-true on CPU
     channels_last: bool = True  # used on CUDA only
-    # torch.compile the model for training (inductor). CPU, SADE ResNet-32: forward+backward 1.68 -> 1.40 s/step,
-    # after about 200 s of compilation (benchmarks/cpu_speed.py): worth it for long runs only, so off by default.
+    # torch.compile the model for training (inductor). Off: on the 2-core CPU a SADE+RL step took 3.15 s compiled
+    # against 2.21 s eager, after 131 s of compilation (benchmarks/cpu_speed.py); not measured on a GPU yet.
     compile: bool = False
     # CPU threads of the training process ("auto": see ``engine.threads.resolve_threads``).
     num_threads: int | Literal["auto"] = setting("auto", ge=1)

@@ -1,16 +1,15 @@
 """CPU threads for training and inference: a setting that does not collapse when the machine is busy.
 
-PyTorch's OpenMP threads spin while they wait for each other. With as many threads as cores and another
-process on one of the cores, every parallel region waits for the thread that lost its core: measured on the
-2-core development CPU, a SADE+RL step took 10.6 s with 2 threads against 3.3 s with 1 thread while a second
-process kept one core busy (2.6 s with 2 threads on an idle machine). Two defences:
+PyTorch's OpenMP threads wait for each other at the end of every parallel region. With as many threads as
+cores and another process on one of the cores, every region waits for the thread that lost its core. Measured
+with ``benchmarks/cpu_speed.py`` on the 2-core development CPU (SADE+RL step, batch 128): idle machine, 2
+threads 2.21 s/step, 1 thread 3.83 s; one core kept busy by another process, 2 threads 7.7 s (OpenMP's
+default spinning wait) to 11.2 s (``OMP_WAIT_POLICY=PASSIVE``), 1 thread 4.0 s.
 
-* ``OMP_WAIT_POLICY=PASSIVE`` (set in ``longtail_lab/__init__.py`` before torch loads OpenMP, unless you set
-  it yourself): waiting threads sleep instead of spinning (same busy case: 4.4 s; idle: no measurable cost);
-* ``num_threads: auto`` uses the cores that are idle when the run starts: the CPU time other processes use
-  during half a second (``/proc/stat``), rounded to whole cores, is subtracted from the usable cores (at least
-  1 thread; each DDP rank gets its share). The 1-minute load average is not used: it remembers the previous
-  run of a sweep for a minute. A number pins the count.
+``num_threads: auto`` therefore uses the cores that are idle when the run starts: the CPU time other
+processes use during half a second (``/proc/stat``), rounded to whole cores, is subtracted from the usable
+cores (at least 1 thread; DDP ranks share the cores). The 1-minute load average is not used: it remembers the
+previous run of a sweep for a minute. A number pins the count. The choice is logged at the start of training.
 """
 
 from __future__ import annotations
@@ -71,5 +70,5 @@ def use_threads(setting: int | str, world_size: int = 1) -> int:
     threads, why = (int(setting), "train.num_threads") if setting != "auto" else auto_threads(world_size)
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    log.info("CPU threads: %d (%s; OMP_WAIT_POLICY=%s)", threads, why, os.environ.get("OMP_WAIT_POLICY", "unset"))
+    log.info("CPU threads: %d (%s)", threads, why)
     return threads

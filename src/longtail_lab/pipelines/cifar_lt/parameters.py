@@ -9,7 +9,7 @@ from typing import Any
 from longtail_lab.data.augment import AugmentParams
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.evaluation.metrics import EvaluationParams
-from longtail_lab.methods.losses import LOSSES, check_loss_options
+from longtail_lab.methods.losses import LOSSES
 from longtail_lab.models.registry import check_model_params
 from longtail_lab.params import Problems
 from longtail_lab.pipelines.lt_splits.parameters import SplitBlock
@@ -28,6 +28,4 @@ class CifarLtParams(SplitBlock):
         check_model_params(self.model, f"{prefix}.model", problems)
         if self.loss not in LOSSES:
             problems.append((f"{prefix}.loss", f"must be one of {', '.join(sorted(LOSSES))}, got {self.loss!r}"))
-        else:
-            check_loss_options(self.loss, {}, f"{prefix}.loss", problems)
         return problems
