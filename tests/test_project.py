@@ -190,3 +190,23 @@ def test_a_typo_in_the_namespace_of_an_override_stops_the_run_before_anything(tm
                            r"\(did you mean 'cifar_lt_rl'\?\)"):  # fmt: skip
             session.run(pipeline_names=["cifar_lt_rl"])
     assert not (project / "data" / "test_env").exists()
+
+
+def test_bad_input_errors_print_their_message_without_a_traceback(capsys, monkeypatch):
+    from longtail_lab.data.arrays import DataError
+    from longtail_lab.hooks import short_parameter_errors
+    from longtail_lab.params import ParameterError
+
+    passed_on = []
+    hook = short_parameter_errors(lambda *exc: passed_on.append(exc[0]))
+    monkeypatch.delenv("LONGTAIL_TRACEBACK", raising=False)
+    hook(ParameterError, ParameterError([("a.b", "is unknown")]), None)
+    hook(DataError, DataError("cifar100: downloading https://x failed"), None)
+    err = capsys.readouterr().err
+    assert "ParameterError: parameter 'a.b' is unknown\n(the run stopped before any node ran; nothing was" in err
+    assert "DataError: cifar100: downloading https://x failed\n(the run stopped; outputs of the nodes" in err
+    assert passed_on == []
+    hook(KeyError, KeyError("bug"), None)  # anything else keeps its traceback
+    monkeypatch.setenv("LONGTAIL_TRACEBACK", "1")
+    hook(DataError, DataError("x"), None)
+    assert passed_on == [KeyError, DataError]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from kedro.framework.hooks import hook_impl
 
 import longtail_lab
+from longtail_lab.data.arrays import DataError
 from longtail_lab.params import ParameterError
 
 log = logging.getLogger(__name__)
@@ -119,13 +121,20 @@ class NodeTimingHooks:
 
 
 def short_parameter_errors(previous=sys.excepthook):
-    """An excepthook for the ``kedro`` command: a ``ParameterError`` (raised before any node ran) prints its
-    message alone, without the 60 lines of pluggy/click traceback above it; anything else is unchanged."""
+    """An excepthook for the ``kedro`` command: bad input (``DataError``, and ``ParameterError`` raised before any
+    node ran) prints its message alone, without the 60 lines of pluggy/click traceback above it, because the
+    message already names the file, line or parameter at fault. ``LONGTAIL_TRACEBACK=1`` shows the traceback;
+    any other exception is unchanged."""
 
     def excepthook(exc_type, exc, tb) -> None:
-        if isinstance(exc, ParameterError):
+        if isinstance(exc, DataError) and os.environ.get("LONGTAIL_TRACEBACK", "") in ("", "0"):
+            where = (
+                "the run stopped before any node ran; nothing was written"
+                if isinstance(exc, ParameterError)
+                else "the run stopped; outputs of the nodes that finished are kept"
+            )
             print(
-                f"\n{exc_type.__name__}: {exc}\n(the run stopped before any node ran; nothing was written)",
+                f"\n{exc_type.__name__}: {exc}\n({where}; LONGTAIL_TRACEBACK=1 shows the traceback)",
                 file=sys.stderr,
             )
             return

@@ -183,8 +183,13 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def parse_block(cls: type, params: Any, prefix: str, problems: Problems, partial: bool = False) -> Any:
+def parse_block(
+    cls: type, params: Any, prefix: str, problems: Problems, partial: bool = False, keep_going: bool = False
+) -> Any:
     """An instance of the dataclass ``cls`` from ``params`` (``None`` = empty), or ``None`` when it has problems.
+
+    ``keep_going``: with problems, still return the block built from the keys that parsed (defaults for the others,
+    not normalized) so that checks against the pipeline's inputs can be reported in the same error.
 
     ``partial``: check only the keys present (types, unknown keys) and return the checked dict instead of an
     instance; for overrides that are merged with defaults before the full parse (e.g. a recipe's ``train``).
@@ -223,7 +228,7 @@ def parse_block(cls: type, params: Any, prefix: str, problems: Problems, partial
         failed_keys = tuple(_join(prefix, name) for name in failed)
         problems.extend((k, m) for k, m in block.cross_check(prefix) if not (failed_keys and k.startswith(failed_keys)))
     if len(problems) > before:
-        return None
+        return block if keep_going else None
     return block.normalized() if isinstance(block, ParamBlock) else block
 
 
@@ -235,10 +240,15 @@ class ParamBlock:
     """Mixin for frozen dataclasses that are parameter blocks (see the module docstring)."""
 
     @classmethod
-    def from_params(cls, params: Any, prefix: str):
-        """Parse ``params`` (a dict from the configuration) or raise one ``ParameterError`` naming every bad key."""
+    def from_params(cls, params: Any, prefix: str, *inputs: Any):
+        """Parse ``params`` (a dict from the configuration) or raise one ``ParameterError`` naming every bad key;
+        with ``inputs``, the block's ``check_inputs`` against them is part of the same error."""
         problems: Problems = []
-        block = parse_block(cls, params, prefix, problems)
+        block = parse_block(cls, params, prefix, problems, keep_going=True)
+        if block is not None and inputs:
+            failed = tuple(key for key, _ in problems)
+            more = block.check_inputs(prefix, *inputs)
+            problems += [(key, m) for key, m in more if not (failed and key.startswith(failed))]
         if problems:
             raise ParameterError(problems)
         return block

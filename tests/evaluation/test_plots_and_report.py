@@ -108,3 +108,11 @@ def test_provenance_names_the_environment_split_and_run():
     assert out["kedro_env"] == "test" and out["dataset"] == "cifar100" and out["fingerprint"] == "f" * 16
     assert out["split"] == {**run_config["split"], "total": 10847, "content_sha256": "ab"}
     assert out["test_agnostic_settings"] == run_config["test_agnostic"] and out["run"]["runtime_params"] == {"x": 1}
+
+
+def test_summary_line_rounds_and_names_empty_shot_groups():
+    from longtail_lab.evaluation.report import summary_line
+
+    line = summary_line({"top1": 0.12150000001, "many": None, "medium": 0.0, "few": 0.1350000003973643})
+    assert line == "top-1 0.1215 many n/a (no class) medium 0.0000 few 0.1350"
+    assert summary_line({"top1": 0.5, "ece": 0.03125}, ("top1", "ece")) == "top-1 0.5000 ECE 0.0312"

@@ -234,7 +234,7 @@ RECIPES = {
 MODELS = {"sade": {"name": "resnet32_experts", "widths": [16, 24, 48]}, "bsce": {"name": "resnet32"}}
 
 
-def _resolve(**overrides):
+def _params(**overrides) -> dict:
     params = {
         "dataset": "cifar100",
         "method": "sade",
@@ -248,7 +248,11 @@ def _resolve(**overrides):
         "augment": {},
         "train": {"batch_size": 128},
     }
-    return CifarLtRlParams.from_params({**params, **overrides}, NS).run_config(NS)
+    return {**params, **overrides}
+
+
+def _resolve(**overrides):
+    return CifarLtRlParams.from_params(_params(**overrides), NS).run_config(NS)
 
 
 def test_explicit_parameters_override_the_recipe_and_the_method_model():
@@ -310,6 +314,21 @@ def test_every_bad_key_is_reported_at_once():
         ["cifar_lt_rl.reflectve", "cifar_lt_rl.train.epochs", "cifar_lt_rl.train.lr", "cifar_lt_rl.aggregation.epochz"]
     )
     assert str(info.value).startswith("4 bad parameters:\n  - parameter 'cifar_lt_rl.")
+
+
+def test_an_unknown_dataset_is_reported_with_the_other_bad_keys():
+    from longtail_lab.data.sources import ImageSources
+
+    cifar = {"format": "cifar", "path": "x"}
+    sources = ImageSources({"cifar10": cifar, "cifar10_jpg": cifar})
+    with pytest.raises(ParameterError) as info:
+        CifarLtRlParams.from_params(_params(dataset="cifar10jpg", aggregation={"epochz": 3}), NS, sources)
+    assert [key for key, _ in info.value.problems] == ["cifar_lt_rl.aggregation.epochz", "cifar_lt_rl.dataset"]
+    assert "must name a raw dataset of the catalog (cifar10, cifar10_jpg), got 'cifar10jpg'" in str(info.value)
+    with pytest.raises(ParameterError) as info:  # a dataset that fails its own check is not checked again
+        CifarLtRlParams.from_params(_params(dataset=3), NS, sources)
+    assert [key for key, _ in info.value.problems] == ["cifar_lt_rl.dataset"]
+    assert CifarLtRlParams.from_params(_params(dataset="cifar10"), NS, sources).dataset == "cifar10"
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 GROUP_COLORS = {"many": "tab:blue", "medium": "tab:orange", "few": "tab:red"}
 
@@ -35,11 +36,19 @@ def class_histogram(class_counts: Sequence[int], title: str, by_rank: bool = Fal
     ax.set_xlabel("class rank (most images first)" if by_rank else "class id")
     ax.set_ylabel("training images")
     ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)
     ax.set_title(title)
     handles = [Patch(color=color, label=name) for name, color in GROUP_COLORS.items()]
     ax.legend(handles=handles, loc="upper right")
     fig.tight_layout()
     return fig
+
+
+def _plain_log_ticks(axis) -> None:
+    """Tick labels of a log axis as plain numbers (5, 20, 500) instead of 2x10^1; minor ticks at 2 and 5 only."""
+    axis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
 
 
 def accuracy_vs_frequency(per_class: pd.DataFrame, title: str):
@@ -48,6 +57,7 @@ def accuracy_vs_frequency(per_class: pd.DataFrame, title: str):
         rows = per_class[per_class["shot_group"] == name]
         ax.scatter(rows["train_count"], rows["accuracy"], s=12, color=color, label=name)
     ax.set_xscale("log")
+    _plain_log_ticks(ax.xaxis)
     ax.set_xlabel("training images of the class (log)")
     ax.set_ylabel("test accuracy of the class")
     ax.set_ylim(-0.02, 1.02)
@@ -127,6 +137,7 @@ def long_tail_profiles(counts_by_list: dict[str, Sequence[int]], title: str, yla
     ax.set_xlabel("class id (label)")
     ax.set_ylabel(ylabel)
     ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)
     ax.set_title(title)
     if counts_by_list:
         ax.legend(fontsize=8)

@@ -32,6 +32,17 @@ def ordered(mapping: Mapping[str, object]) -> dict:
     return {name: mapping[name] for name in in_distribution_order(mapping)}
 
 
+def summary_line(metrics: Mapping[str, object], keys=("top1", "many", "medium", "few")) -> str:
+    """'top-1 0.4123 many 0.6001 medium 0.4012 few n/a (no class)' for a log line: accuracies to 4 decimals, a
+    shot group without any class (a small split has no many-shot class) said as such instead of 'None'."""
+    names = {"top1": "top-1", "ece": "ECE"}
+    parts = []
+    for key in keys:
+        value = metrics.get(key)
+        parts.append(f"{names.get(key, key)} " + ("n/a (no class)" if value is None else f"{float(value):.4f}"))
+    return " ".join(parts)
+
+
 def rounded(value, digits: int = 4):
     """Floats (also inside dicts, lists and DataFrames) rounded to ``digits`` significant digits; NaN stays."""
     if isinstance(value, bool) or value is None:

@@ -13,15 +13,12 @@ from collections.abc import Callable
 
 from kedro.pipeline import Node, Pipeline
 
-from longtail_lab.params import ParamBlock, ParameterError
+from longtail_lab.params import ParamBlock
 
 
 def parameter_check(namespace: str, block: type[ParamBlock]) -> Callable[..., dict]:
     def check_parameters(parameters: dict, run_info: dict, *inputs) -> dict:
-        config = block.from_params(parameters, namespace)
-        problems = config.check_inputs(namespace, *inputs)
-        if problems:
-            raise ParameterError(problems)
+        config = block.from_params(parameters, namespace, *inputs)
         return {"namespace": namespace, **config.run_config(namespace), "run": dict(run_info)}
 
     check_parameters.__doc__ = f"The whole ``{namespace}`` parameter block checked -> the run configuration."

@@ -16,7 +16,7 @@ from longtail_lab.engine.predict import predict_logits
 from longtail_lab.engine.threads import use_threads
 from longtail_lab.evaluation.metrics import long_tail_report
 from longtail_lab.evaluation.plots import accuracy_vs_frequency, agnostic_accuracy, training_curves
-from longtail_lab.evaluation.report import ordered, provenance, rounded
+from longtail_lab.evaluation.report import ordered, provenance, rounded, summary_line
 from longtail_lab.methods.losses import build_loss
 from longtail_lab.methods.supervised import SupervisedObjective
 from longtail_lab.models import build_model, model_spec
@@ -75,14 +75,7 @@ def evaluate_model(
     metrics["loss"] = cfg.loss
     metrics["train"] = checkpoint["stats"]
     title = f"{cfg.dataset} IR{split_summary['imbalance_ratio']:g} {cfg.loss}: top-1 {metrics['top1']:.3f}"
-    log.info(
-        "evaluation: top-1 %.4f many %s medium %s few %s ECE %.4f",
-        metrics["top1"],
-        metrics["many"],
-        metrics["medium"],
-        metrics["few"],
-        metrics["ece"],
-    )
+    log.info("evaluation: %s", summary_line(metrics, ("top1", "many", "medium", "few", "ece")))
     history = pd.DataFrame(checkpoint["history"])
     return (
         rounded(metrics),

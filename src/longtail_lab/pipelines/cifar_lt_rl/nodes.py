@@ -24,7 +24,7 @@ from longtail_lab.evaluation.plots import (
     expert_accuracy_by_group,
     training_curves,
 )
-from longtail_lab.evaluation.report import ordered, provenance, rounded
+from longtail_lab.evaluation.report import ordered, provenance, rounded, summary_line
 from longtail_lab.methods.aggregation import ViewLogitsCache, aggregate_all, aggregate_logits
 from longtail_lab.methods.objectives import build_objective
 from longtail_lab.models import build_model, model_spec
@@ -236,14 +236,12 @@ def evaluate_model(
     metrics["recipe"] = run.recipe
     metrics["train"] = checkpoint["stats"]
     title = f"{run.dataset} IR{split_summary['imbalance_ratio']:g} {run.label}: top-1 {metrics['top1']:.3f}"
+    aggregated = metrics.get("aggregated", {}).get("top1")
     log.info(
-        "evaluation (%s, equal weights): top-1 %.4f many %s medium %s few %s; aggregated uniform %s",
+        "evaluation (%s, equal weights): %s; aggregated uniform %s",
         run.label,
-        metrics["top1"],
-        metrics["many"],
-        metrics["medium"],
-        metrics["few"],
-        metrics.get("aggregated", {}).get("top1"),
+        summary_line(metrics),
+        "n/a" if aggregated is None else f"{aggregated:.4f}",
     )
     history = pd.DataFrame(checkpoint["history"])
     return (
