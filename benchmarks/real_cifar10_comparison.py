@@ -195,11 +195,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the projects here (default: temp)")
     parser.add_argument("--out", type=Path, default=Path("real_cifar10_comparison.json"))
+    parser.add_argument("--report", type=Path, nargs="+", help="print the tables of earlier --out files (merged)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.child:
         child(Path(args.child[0]), args.child[1])
+        return
+    if args.report:  # e.g. more seeds run later into another file: one table over all of them
+        saved = [json.loads(path.read_text()) for path in args.report]
+        for key in ("epochs", "n_max", "widths"):
+            setattr(args, key, saved[0]["args"][key])
+        results = sorted((r for s in saved for r in s["runs"]), key=lambda r: r["seed"])
+        args.seeds = ",".join(sorted({str(r["seed"]) for r in results}, key=int))
+        report(results, args)
+        review_table(results, [1, 2, 5, 10, 20, int(args.epochs)])
         return
     if not args.archive.is_file():
         parser.error(f"{args.archive} not found (the CIFAR-10 JPEG archive of the shared data folder)")

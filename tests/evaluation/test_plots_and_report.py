@@ -56,18 +56,22 @@ def test_test_agnostic_plot_keeps_the_head_to_tail_order():
     table = pd.DataFrame(
         {
             "distribution": ["forward5", "uniform", "backward5"],
-            "top1": [0.5, 0.4, 0.3],
+            "top1_equal_weights": [0.5, 0.4, 0.3],
             "top1_aggregated": [0.6, 0.4, 0.2],
+            "top1_aggregated_train_reshaped": [0.6, 0.3, 0.2],
         }
     )
     fig = agnostic_accuracy(table, "t")
     (ax,) = fig.axes
     assert [t.get_text() for t in ax.get_xticklabels()] == ["forward5", "uniform", "backward5"]
-    assert [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")] == [
-        "top1",
-        "top1_aggregated",
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "equal expert weights",
+        "learned weights (test pool)",
+        "learned weights (train_reshaped pool)",
     ]
     assert np.allclose(ax.get_lines()[0].get_ydata(), [0.5, 0.4, 0.3])
+    single = agnostic_accuracy(table[["distribution", "top1_equal_weights"]], "t").axes[0]
+    assert single.get_legend() is None and len([ln for ln in single.get_lines() if ln.get_marker() == "o"]) == 1
 
 
 def test_distributions_go_from_head_heavy_to_tail_heavy():

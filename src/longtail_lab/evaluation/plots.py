@@ -183,12 +183,23 @@ def agnostic_accuracy(table: pd.DataFrame, title: str, columns: Sequence[str] | 
     fig, ax = _figure((max(6.0, 0.6 * len(table) + 2), 3.8))
     x = np.arange(len(table))
     for column in columns:
-        ax.plot(x, table[column], marker="o", label=column)
+        ax.plot(x, table[column], marker="o", label=_accuracy_label(column))
     ax.set_xticks(x, list(table["distribution"]), rotation=45, ha="right")
     if "uniform" in set(table["distribution"]):
         ax.axvline(list(table["distribution"]).index("uniform"), color="grey", lw=0.8, ls=":")
     ax.set(xlabel="test distribution (head-heavy ... uniform ... tail-heavy)", ylabel="top-1 accuracy", title=title)
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
+    if len(columns) > 1:  # one model, one line: the axis label says it all
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _accuracy_label(column: str) -> str:
+    """'top1_aggregated_train_reshaped' -> 'learned weights (train_reshaped pool)'; unknown names stay."""
+    if column == "top1_equal_weights":
+        return "equal expert weights"
+    if column.startswith("top1_aggregated"):
+        pool = column.removeprefix("top1_aggregated").lstrip("_") or "test"
+        return f"learned weights ({pool} pool)"
+    return column
