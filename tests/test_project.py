@@ -194,11 +194,11 @@ def test_a_typo_in_the_namespace_of_an_override_stops_the_run_before_anything(tm
 
 def test_bad_input_errors_print_their_message_without_a_traceback(capsys, monkeypatch):
     from longtail_lab.data.arrays import DataError
-    from longtail_lab.hooks import short_parameter_errors
+    from longtail_lab.hooks import short_input_errors
     from longtail_lab.params import ParameterError
 
     passed_on = []
-    hook = short_parameter_errors(lambda *exc: passed_on.append(exc[0]))
+    hook = short_input_errors(lambda *exc: passed_on.append(exc[0]))
     monkeypatch.delenv("LONGTAIL_TRACEBACK", raising=False)
     hook(ParameterError, ParameterError([("a.b", "is unknown")]), None)
     hook(DataError, DataError("cifar100: downloading https://x failed"), None)

@@ -120,7 +120,7 @@ class NodeTimingHooks:
         log.info("[%d/%d] %s finished in %.1fs", self._done, self._total, node.name, took)
 
 
-def short_parameter_errors(previous=sys.excepthook):
+def short_input_errors(previous=sys.excepthook):
     """An excepthook for the ``kedro`` command: bad input (``DataError``, and ``ParameterError`` raised before any
     node ran) prints its message alone, without the 60 lines of pluggy/click traceback above it, because the
     message already names the file, line or parameter at fault. ``LONGTAIL_TRACEBACK=1`` shows the traceback;

@@ -5,7 +5,7 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from longtail_lab.hooks import NodeTimingHooks, RunInfoHooks, short_parameter_errors
+from longtail_lab.hooks import NodeTimingHooks, RunInfoHooks, short_input_errors
 
 HOOKS = (RunInfoHooks(), NodeTimingHooks())
 
@@ -22,4 +22,4 @@ CONFIG_LOADER_ARGS = {
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
 
 # `kedro run` with bad parameters: print the one error that names every bad key, not a traceback through Kedro.
-sys.excepthook = short_parameter_errors(sys.excepthook)
+sys.excepthook = short_input_errors(sys.excepthook)
