@@ -210,3 +210,28 @@ def test_bad_input_errors_print_their_message_without_a_traceback(capsys, monkey
     monkeypatch.setenv("LONGTAIL_TRACEBACK", "1")
     hook(DataError, DataError("x"), None)
     assert passed_on == [KeyError, DataError]
+
+
+def test_unusable_checkpoints_busy_configurations_and_full_disks_print_without_a_traceback(capsys, monkeypatch):
+    import errno
+
+    from kedro.io.core import DatasetError
+
+    from longtail_lab.errors import CheckpointError, ConfigurationBusyError
+    from longtail_lab.hooks import short_input_errors
+
+    passed_on = []
+    hook = short_input_errors(lambda *exc: passed_on.append(exc[0]))
+    monkeypatch.delenv("LONGTAIL_TRACEBACK", raising=False)
+    full = DatasetError("Failed while saving data to dataset JSONDataset(...)")
+    full.__cause__ = OSError(errno.ENOSPC, "No space left on device while writing /data/m.json/v/m.json")
+    for exc in (CheckpointError("/x/last.pt: refused"), ConfigurationBusyError("/x: busy"), full):
+        hook(type(exc), exc, None)
+    err = capsys.readouterr().err
+    assert "CheckpointError: /x/last.pt: refused\n" in err and "ConfigurationBusyError: /x: busy\n" in err
+    assert "DatasetError: Failed while saving data to dataset JSONDataset(...)\n" in err
+    assert passed_on == []
+    other = DatasetError("a bug")
+    other.__cause__ = OSError(errno.EBADF, "bad file descriptor")
+    hook(DatasetError, other, None)
+    assert passed_on == [DatasetError]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import logging
 import os
 import sys
@@ -13,7 +14,9 @@ from kedro.framework.hooks import hook_impl
 
 import longtail_lab
 from longtail_lab.data.arrays import DataError
+from longtail_lab.errors import CheckpointError, ConfigurationBusyError
 from longtail_lab.params import ParameterError
+from longtail_lab.run_versions import RunVersions
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,62 @@ class RunInfoHooks:
         check_all_blocks(pipeline, catalog)
 
 
+class RunVersionHooks:
+    """Run consistency (``run_versions``): each run loads back exactly the versions it saved, reads its inputs
+    at one version, cleans up after killed saves; a failed save is logged with the dataset's name."""
+
+    def __init__(self) -> None:
+        self._run: RunVersions | None = None
+        self._saving: str | None = None
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict, pipeline, catalog) -> None:
+        self._run = RunVersions(catalog, run_params.get("load_versions"))
+        self._run.remove_stale_temporaries(pipeline.datasets())
+        self._run.pin_inputs(pipeline.inputs())
+
+    @hook_impl
+    def before_dataset_loaded(self, dataset_name: str) -> None:
+        if self._run is not None:
+            self._run.before_load(dataset_name)
+
+    @hook_impl
+    def before_dataset_saved(self, dataset_name: str) -> None:
+        self._saving = dataset_name
+        if self._run is not None:  # pinned before the save, so that Kedro's check after it agrees
+            self._run.on_save(dataset_name)
+
+    @hook_impl
+    def after_dataset_saved(self) -> None:
+        self._saving = None
+
+    @hook_impl
+    def on_node_error(self, error: Exception, node) -> None:
+        if self._saving is not None:
+            log.error(
+                "%s (node %s) could not be saved: %s. Nothing partial was left in its place; the outputs the run "
+                "saved before are kept.",
+                self._saving,
+                node.name,
+                _root_cause(error),
+            )
+            self._saving = None
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._run = None
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._run = None
+
+
+def _root_cause(error: BaseException) -> str:
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return f"{type(error).__name__}: {error}"
+
+
 class NodeTimingHooks:
     """One log line per finished node with its wall time."""
 
@@ -120,14 +179,29 @@ class NodeTimingHooks:
         log.info("[%d/%d] %s finished in %.1fs", self._done, self._total, node.name, took)
 
 
+# OS errors of a save that the user fixes outside the project (space, permissions): no traceback helps there.
+_USER_FIXABLE_OS_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS)
+
+
+def _is_bad_input(exc: BaseException) -> bool:
+    """Errors whose message names the file, line, parameter or path at fault: bad input (``DataError`` and
+    ``ParameterError``), an unusable checkpoint, a configuration busy in another run, a full or read-only disk."""
+    if isinstance(exc, DataError | CheckpointError | ConfigurationBusyError):
+        return True
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in _USER_FIXABLE_OS_ERRORS:
+            return True
+        exc = exc.__cause__
+    return False
+
+
 def short_input_errors(previous=sys.excepthook):
-    """An excepthook for the ``kedro`` command: bad input (``DataError``, and ``ParameterError`` raised before any
-    node ran) prints its message alone, without the 60 lines of pluggy/click traceback above it, because the
-    message already names the file, line or parameter at fault. ``LONGTAIL_TRACEBACK=1`` shows the traceback;
-    any other exception is unchanged."""
+    """An excepthook for the ``kedro`` command: bad input (see ``_is_bad_input``) prints its message alone,
+    without the 60 lines of pluggy/click traceback above it, because the message already names the file, line
+    or parameter at fault. ``LONGTAIL_TRACEBACK=1`` shows the traceback; any other exception is unchanged."""
 
     def excepthook(exc_type, exc, tb) -> None:
-        if isinstance(exc, DataError) and os.environ.get("LONGTAIL_TRACEBACK", "") in ("", "0"):
+        if _is_bad_input(exc) and os.environ.get("LONGTAIL_TRACEBACK", "") in ("", "0"):
             where = (
                 "the run stopped before any node ran; nothing was written"
                 if isinstance(exc, ParameterError)

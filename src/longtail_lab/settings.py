@@ -5,9 +5,10 @@ import warnings
 
 from kedro.config import OmegaConfigLoader
 
-from longtail_lab.hooks import NodeTimingHooks, RunInfoHooks, short_input_errors
+from longtail_lab.hooks import NodeTimingHooks, RunInfoHooks, RunVersionHooks, short_input_errors
 
-HOOKS = (RunInfoHooks(), NodeTimingHooks())
+# pluggy calls the last registered first: RunInfoHooks checks the parameters before RunVersionHooks touches files.
+HOOKS = (RunVersionHooks(), RunInfoHooks(), NodeTimingHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

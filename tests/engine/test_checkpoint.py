@@ -135,3 +135,55 @@ def test_a_checkpoint_of_another_dataset_names_both_datasets():
     with pytest.raises(CheckpointError, match=r"10 classes, trained on cifar10, but 'resnet32' with 100 classes was "
                        r"asked for \(dataset cifar100\)"):  # fmt: skip
         check_signature(found, expected, "model_checkpoint", "cifar100")
+
+
+class _RunsCode:
+    """Pickles as a call of ``os.system``: what a hostile checkpoint holds."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch hostile-code-ran",))
+
+
+def test_a_hostile_checkpoint_is_refused_as_such_and_never_suggests_the_unsafe_option(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "last.pt"
+    torch.save({"model": {}, "payload": _RunsCode()}, path)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert str(path) in message and "refuses to load" in message and "posix.system" in message
+    assert "weights_only" not in message and "truncated" not in message
+    assert not (tmp_path / "hostile-code-ran").exists()
+
+
+def test_weights_that_do_not_fit_their_own_signature_name_the_file_and_the_tensors(tmp_path):
+    from longtail_lab.engine.checkpoint import load_weights
+
+    module = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    state = {"0.weight": torch.zeros(5, 4), "0.bias": torch.zeros(5)}
+    with pytest.raises(CheckpointError) as info:
+        load_weights(module, state, tmp_path / "model.pt")
+    message = str(info.value)
+    assert str(tmp_path / "model.pt") in message
+    assert "2 tensor(s) of another shape: 0.weight (5, 4) (the model has (3, 4))" in message
+    assert "size mismatch" not in message
+    with pytest.raises(CheckpointError, match=r"1 tensor\(s\) missing: 0.bias; 1 tensor\(s\) unexpected: extra"):
+        load_weights(module, {"0.weight": torch.zeros(3, 4), "extra": torch.zeros(1)}, "model_checkpoint")
+    load_weights(module, {"0.weight": torch.ones(3, 4), "0.bias": torch.ones(3)}, "model_checkpoint")
+    assert torch.equal(module[0].weight, torch.ones(3, 4))
+
+
+def test_one_configuration_is_trained_by_one_process_at_a_time(tmp_path):
+    from longtail_lab.engine.checkpoint import ConfigurationBusyError
+
+    store = RunCheckpoints(tmp_path)
+    with store.claim("abc"):
+        with pytest.raises(ConfigurationBusyError, match=r"process \d+ .* is training this configuration"):
+            with store.claim("abc"):
+                pass
+        with store.claim("other"):  # another configuration is free
+            pass
+    with store.claim("abc"):  # released when the first run is done
+        pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -85,12 +86,14 @@ def train_split(
         }
     )
     log.info("training %s on %d images; run %s", signature["name"], len(train), key)
-    result = fit_arrays(train, make_model, objective, augment, cfg, signature, store, key)
+    with store.claim(key) if store is not None else nullcontext():
+        result = fit_arrays(train, make_model, objective, augment, cfg, signature, store, key)
     checkpoint = {
         "model": result.model_state,
         "model_signature": signature,
         "dataset": run_key.get("dataset"),
         "fingerprint": key,
+        "split_sha256": run_key.get("split"),
         "class_counts": train.class_counts().tolist(),
         "stats": result.stats,
         "history": result.history,

@@ -1,5 +1,6 @@
 """Custom Kedro datasets (catalog ``type: longtail_lab.io.<Name>``). Used by the catalog only."""
 
+from longtail_lab.io.atomic_outputs import CSVDataset, JSONDataset, MatplotlibDataset
 from longtail_lab.io.checkpoints import RunCheckpointsDataset, TorchCheckpointDataset
 from longtail_lab.io.fmow import FmowLayoutDataset
 from longtail_lab.io.folders import VersionedFolderDataset
@@ -9,6 +10,9 @@ from longtail_lab.io.skeletons import NameListDataset, NameListSetDataset, Pyskl
 from longtail_lab.io.sources import ImageSourcesDataset
 
 __all__ = [
+    "CSVDataset",
+    "JSONDataset",
+    "MatplotlibDataset",
     "FmowLayoutDataset",
     "ImageSourcesDataset",
     "ListFileDataset",

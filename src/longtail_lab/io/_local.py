@@ -14,6 +14,14 @@ def _local_glob(pattern: str) -> list[str]:
     return [str(p) for p in sorted(base.glob(pattern.lstrip("/")))]
 
 
+def stale_folders(filepath: Path) -> list[Path]:
+    """Where a killed save of the versioned dataset at ``filepath`` leaves temporaries: inside the dataset's
+    folder (a version folder being written) and inside each version folder (a file being written)."""
+    if not filepath.is_dir():
+        return []
+    return [filepath, *(p for p in filepath.iterdir() if p.is_dir() and not p.name.startswith("."))]
+
+
 class LocalVersionedDataset(AbstractVersionedDataset):
     """Local-filesystem versioned dataset; subclasses implement ``load`` and ``save`` on paths."""
 
@@ -31,6 +39,9 @@ class LocalVersionedDataset(AbstractVersionedDataset):
 
     def save_path(self) -> Path:
         return Path(str(self._get_save_path()))
+
+    def stale_temporary_folders(self) -> list[Path]:
+        return stale_folders(Path(str(self._filepath)))
 
     def _exists(self) -> bool:
         try:

@@ -8,10 +8,10 @@ has finished. A crash leaves no half-written version; an existing version is nev
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Protocol
 
+from longtail_lab.atomic import atomic_folder
 from longtail_lab.io._local import LocalVersionedDataset
 
 
@@ -32,17 +32,5 @@ class VersionedFolderDataset(LocalVersionedDataset):
 
     def save(self, data: FolderWriter) -> None:
         final = self.save_path()
-        if final.exists():
-            raise FileExistsError(f"{final}: version folder exists already; versions are never overwritten")
-        tmp = final.with_name(f".{final.name}.partial")
-        if tmp.exists():  # left over from a crashed save of this very version
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
-        try:
+        with atomic_folder(final) as tmp:
             data.write(tmp, final.resolve())
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not any(final.parent.iterdir()):  # the version folder this save created
-                final.parent.rmdir()
-            raise
-        tmp.rename(final)

@@ -7,9 +7,9 @@ from pathlib import Path
 from kedro.io.core import AbstractDataset, Version
 from kedro_datasets._typing import TablePreview
 
+from longtail_lab.atomic import atomic_folder, atomic_write_bytes
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.list_files import LabelList, ListFolder, check_labels, format_list, read_list
-from longtail_lab.engine.checkpoint import atomic_write_bytes
 from longtail_lab.io._local import LocalVersionedDataset
 
 
@@ -50,12 +50,9 @@ class ListFileSetDataset(LocalVersionedDataset):
         return {p.stem: read_list(p) for p in sorted(folder.glob("*.txt"))}
 
     def save(self, data: dict[str, LabelList]) -> None:
-        folder = self.save_path()
-        tmp = folder.with_name(f".{folder.name}.partial")
-        tmp.mkdir(parents=True, exist_ok=False)
-        for name, lst in data.items():
-            atomic_write_bytes(tmp / f"{name}.txt", format_list(lst).encode())
-        Path(tmp).rename(folder)
+        with atomic_folder(self.save_path()) as tmp:
+            for name, lst in data.items():
+                atomic_write_bytes(tmp / f"{name}.txt", format_list(lst).encode())
 
 
 class ListFolderDataset(AbstractDataset):

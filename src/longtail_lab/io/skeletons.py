@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 from kedro.io.core import Version
 
+from longtail_lab.atomic import atomic_folder, atomic_write_bytes
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.ntu_names import SampleNames, check_num_classes, format_names, names_from_sequence, read_names
 from longtail_lab.data.pyskl import AnnotationSet, dumps_annotations, read_annotations
-from longtail_lab.engine.checkpoint import atomic_write_bytes
 from longtail_lab.io._local import LocalVersionedDataset
 
 _SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
@@ -95,17 +94,9 @@ class NameListSetDataset(LocalVersionedDataset):
             if not isinstance(stem, str) or not _SAFE_STEM.fullmatch(stem):
                 raise DataError(f"{folder}: list name {stem!r} is not a safe file name")
             files[f"{stem}.txt"] = format_names(_as_names(names, self.dataset, f"{folder}/{stem}.txt").names)
-        tmp = folder.with_name(f".{folder.name}.partial")
-        if tmp.exists():  # left over from a crashed save of this very version
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
-        try:
+        with atomic_folder(folder) as tmp:
             for name, text in files.items():
                 atomic_write_bytes(tmp / name, text.encode())
-            tmp.rename(folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
 
 class PysklAnnotationsDataset(LocalVersionedDataset):

@@ -9,6 +9,7 @@ import pandas as pd
 
 from longtail_lab.data.list_files import LabelList
 from longtail_lab.data.sources import ImageSources
+from longtail_lab.data.split_identity import check_checkpoint_split, trained_split_sha
 from longtail_lab.data.splits import list_rows, select_split
 from longtail_lab.engine.array_training import train_split
 from longtail_lab.engine.checkpoint import RunCheckpoints, load_trained_model
@@ -46,7 +47,11 @@ def train_model(
         objective,
         cfg.augment,
         cfg.train,
-        {"dataset": cfg.dataset, "split": split_summary["content_sha256"], "loss": cfg.loss},
+        {
+            "dataset": cfg.dataset,
+            "split": trained_split_sha(split_list, split_summary, run_config["namespace"]),
+            "loss": cfg.loss,
+        },
         run_checkpoints,
     )
     return checkpoint, pd.DataFrame(history)
@@ -61,6 +66,7 @@ def evaluate_model(
 ):
     """Uniform top-1, many/medium/few, ECE, per-class table, test-agnostic table and plots, training curves."""
     cfg = CifarLtParams.from_run_config(run_config)
+    check_checkpoint_split(checkpoint, split_summary, run_config["namespace"])
     test = sources.load(cfg.dataset).test
     use_threads(cfg.train.num_threads)
     net = load_trained_model(checkpoint, cfg.model, test.num_classes, cfg.dataset)

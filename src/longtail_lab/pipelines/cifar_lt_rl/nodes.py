@@ -12,6 +12,7 @@ from longtail_lab.data.arrays import ImageArrays, TrainTest
 from longtail_lab.data.augment import StrongViewAugment
 from longtail_lab.data.list_files import LabelList
 from longtail_lab.data.sources import ImageSources
+from longtail_lab.data.split_identity import check_checkpoint_split, trained_split_sha
 from longtail_lab.data.splits import list_rows, select_split, test_agnostic_lists, union_rows
 from longtail_lab.engine.array_training import train_split
 from longtail_lab.engine.checkpoint import RunCheckpoints, load_trained_model
@@ -58,7 +59,7 @@ def train_model(
     )
     run_key = {
         "dataset": run.dataset,
-        "split": split_summary["content_sha256"],
+        "split": trained_split_sha(split_list, split_summary, run_config["namespace"]),
         "method": run.method,
         "method_options": run.method_options,
         "reflective": run.reflective,
@@ -112,6 +113,7 @@ def aggregate_experts(
     """SADE's test-time self-supervised aggregation: expert weights per test distribution, learned on that
     distribution's unlabelled images (two strong views, prediction stability), fresh for each; one set per pool."""
     run = CifarLtRlRun.from_run_config(run_config)
+    check_checkpoint_split(checkpoint, split_summary, run_config["namespace"])
     params = run.aggregation
     data = sources.load(run.dataset)
     net = load_trained_model(checkpoint, run.model, data.test.num_classes, run.dataset)
@@ -178,6 +180,7 @@ def evaluate_model(
     """Uniform and test-agnostic accuracy with equal expert weights (SADE's plain prediction) and with the
     learned weights of each pool; per-expert accuracy by shot group; per-class table; plots."""
     run = CifarLtRlRun.from_run_config(run_config)
+    check_checkpoint_split(checkpoint, split_summary, run_config["namespace"])
     test = sources.load(run.dataset).test
     use_threads(run.train.num_threads)
     net = load_trained_model(checkpoint, run.model, test.num_classes, run.dataset)
