@@ -114,8 +114,14 @@ def test_stale_temporaries_of_killed_runs_are_removed_and_live_ones_kept(project
     dead.wait()
     metrics_dir = project / "data" / "test_env" / "08_reporting" / NS / "metrics.json"
     stale_file = metrics_dir / ratio5 / f".metrics.json.{dead.pid}-0123abcd.tmp"
-    stale_folder = project / "data" / "test_env" / "02_intermediate" / NS / "test_agnostic" / (
-        f".2026-01-01T00.00.00.000Z.{dead.pid}-0123abcd.partial"
+    stale_folder = (
+        project
+        / "data"
+        / "test_env"
+        / "02_intermediate"
+        / NS
+        / "test_agnostic"
+        / (f".2026-01-01T00.00.00.000Z.{dead.pid}-0123abcd.partial")
     )
     live_file = metrics_dir / ratio5 / f".metrics.json.{os.getpid()}-0123abcd.tmp"
     fingerprint = _metrics(project, ratio5)["fingerprint"]  # the configuration the run below claims

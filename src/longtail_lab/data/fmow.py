@@ -20,17 +20,17 @@ align_corners=False, antialias=False)`` up to float rounding) so pool workers ne
 torch. ``resize="pil_bilinear"`` uses Pillow's antialiased bilinear filter (smoother large downscales,
 not the baseline's pixels).
 
-Deviations from the baseline, all reported instead of crashing or silently dropping: unreadable JSON or
-images, malformed boxes, unknown categories and duplicate box ids are skipped and listed (``skipped.csv``);
+Deviations from the baseline, all reported instead of crashing or silently dropping: unreadable JSON (also
+nested too deeply) or images, malformed boxes (also values no image can have, IDs beyond int64), unknown
+categories, duplicate box ids, file names that are not UTF-8 and any other failure of one file
+(``crop_failed``) are skipped and listed with the file's path (``skipped.csv``, counted in the summary);
 boxes without a category (the public fMoW test set) are still cropped but get label -1 and stay out of the
 PatchDrop CSVs. The window is computed from the decoded image size, as the baseline does.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +42,7 @@ import pandas as pd
 from PIL import Image
 
 from longtail_lab.data.arrays import DataError
+from longtail_lab.data.fmow_records import RecordError, parse_boxes, read_record
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ class FmowIndex:
 
     ``images``: one row per ``*_rgb.json`` with its image (``INDEX_COLUMNS``; paths relative to ``root``;
     ``folder`` is ``<category>/<category>_<seq>`` or ``<id>``). ``problems``: files that cannot be
-    processed (``missing_image``, ``missing_json``, ``bad_layout``), in ``PROBLEM_COLUMNS``.
+    processed (``missing_image``, ``missing_json``, ``bad_layout``; ``bad_name``: a file or folder name that
+    is not UTF-8, written with ``\\xNN`` escapes, a folder not entered), in ``PROBLEM_COLUMNS``.
     """
 
     root: Path
@@ -118,11 +120,15 @@ def index_layout(root: str | Path, image_format: str = "jpg") -> FmowIndex:
     image_suffix = f"_rgb.{image_format}"
     rows, problems = [], []
     for split_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not _utf8(split_dir.name):
+            continue  # not a split any parameter can name
         for dirpath, dirnames, filenames in os.walk(split_dir):
-            dirnames.sort()
             rel_dir = Path(dirpath).relative_to(root)
-            names = set(filenames)
-            for name in sorted(filenames):
+            for name in sorted(n for n in dirnames + filenames if not _utf8(n)):  # no table could hold it
+                problems.append((split_dir.name, _printable(rel_dir / name), None, "bad_name", "not valid UTF-8"))
+            dirnames[:] = sorted(d for d in dirnames if _utf8(d))
+            names = {n for n in filenames if _utf8(n)}
+            for name in sorted(names):
                 rel = rel_dir / name
                 if name.endswith("_rgb.json"):
                     base = name[: -len(".json")]
@@ -142,89 +148,24 @@ def index_layout(root: str | Path, image_format: str = "jpg") -> FmowIndex:
     return FmowIndex(root, images, problem_frame(problems))
 
 
+def _utf8(name: str) -> bool:
+    """False for a file name with bytes that are not UTF-8 (Python holds them as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(path: Path) -> str:
+    """The path with its undecodable bytes written as ``\\xNN``."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
 def problem_frame(rows: Iterable[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows), columns=PROBLEM_COLUMNS)
     frame["box_id"] = frame["box_id"].astype("Int64")
     return frame
-
-
-# -------------------------------------------------------------------------------------------- records
-class RecordError(ValueError):
-    """A JSON record that cannot be used: ``reason`` is the skip reason, the message the detail."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class BoxRecords:
-    """The usable boxes of one record: ``boxes`` int64 [N, 4] (x, y, w, h), ``ids`` int64 [N],
-    ``categories`` (None where the record has none, e.g. the public test set) and ``problems``:
-    ``(box id or None, reason, detail)`` for entries that were dropped."""
-
-    boxes: np.ndarray
-    ids: np.ndarray
-    categories: tuple[str | None, ...]
-    problems: tuple[tuple[int | None, str, str], ...] = ()
-
-
-def read_record(path: str | Path) -> dict:
-    """The JSON object of a ``*_rgb.json`` file; ``RecordError('unreadable_json', ...)`` when it cannot be read."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            record = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError("unreadable_json", f"{type(exc).__name__}: {exc}") from None
-    if not isinstance(record, dict) or "bounding_boxes" not in record:
-        raise RecordError("unreadable_json", "not a JSON object with 'bounding_boxes'")
-    return record
-
-
-def _int_value(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value != int(value):
-        raise ValueError(f"{value!r} is not an integer")
-    return int(value)
-
-
-def parse_boxes(record: dict) -> BoxRecords:
-    """``bounding_boxes`` as arrays. A single dict is treated as a one-element list (as the baseline does)."""
-    entries = record["bounding_boxes"]
-    if isinstance(entries, dict):
-        entries = [entries]
-    if not isinstance(entries, list):
-        raise RecordError("unreadable_json", "'bounding_boxes' is neither a list nor an object")
-    boxes, ids, categories, problems, seen = [], [], [], [], set()
-    for entry in entries:
-        box_id = entry.get("ID") if isinstance(entry, dict) else None
-        try:
-            if not isinstance(entry, dict):
-                raise ValueError("entry is not an object")
-            box_id = _int_value(entry["ID"])
-            box = entry["box"]
-            if not isinstance(box, list | tuple) or len(box) != 4:
-                raise ValueError(f"box {box!r} is not [x, y, w, h]")
-            box = [_int_value(v) for v in box]
-            category = entry.get("category")
-            if category is not None and not isinstance(category, str):
-                raise ValueError(f"category {category!r} is not a string")
-        except (KeyError, ValueError) as exc:
-            detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
-            problems.append((box_id if isinstance(box_id, int) else None, "bad_box", detail))
-            continue
-        if box_id in seen:
-            problems.append((box_id, "duplicate_box_id", "the record lists this ID twice; the first is kept"))
-            continue
-        seen.add(box_id)
-        boxes.append(box)
-        ids.append(box_id)
-        categories.append(category)
-    return BoxRecords(
-        np.asarray(boxes, dtype=np.int64).reshape(-1, 4),
-        np.asarray(ids, dtype=np.int64),
-        tuple(categories),
-        tuple(problems),
-    )
 
 
 # ----------------------------------------------------------------------------------- context windows
@@ -360,7 +301,20 @@ def crop_path(split: str, layout: str, folder: str, basename: str, box_id: int, 
 
 def crop_image(task: tuple, root: Path, out: Path, options: CropOptions) -> tuple[list[tuple], list[tuple]]:
     """Crop every box of one fMoW image (an ``FmowIndex.images`` row). Returns (crop rows in ``CROP_COLUMNS``,
-    skip rows in ``PROBLEM_COLUMNS``); bad input never raises, failing to write does."""
+    skip rows in ``PROBLEM_COLUMNS``); bad input never raises, failing to write does.
+
+    Reading errors are skips where they happen (``unreadable_json``, ``bad_box``, ``unreadable_image``); any
+    other failure of this one file becomes a ``crop_failed`` skip naming its record, except an ``OSError``,
+    which here can only come from writing a crop and stops the run."""
+    try:
+        return _crop_image(task, root, out, options)
+    except OSError:
+        raise
+    except Exception as exc:  # a failure of this file, whatever it is: a counted skip, never a stopped run
+        return [], [(task[0], task[3], None, "crop_failed", f"{type(exc).__name__}: {exc}")]
+
+
+def _crop_image(task: tuple, root: Path, out: Path, options: CropOptions) -> tuple[list[tuple], list[tuple]]:
     split, layout, folder, json_rel, image_rel, basename = task
     try:
         records = parse_boxes(read_record(root / json_rel))

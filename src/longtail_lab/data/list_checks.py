@@ -1,9 +1,10 @@
 """Validation of list files against their dataset: every problem collected with its file and line.
 
-Checks, in order of cost: labels below the number of classes, no duplicate items, paths inside the
-image root (no absolute paths, no ``..``), the image file exists, and optionally that it decodes.
-Existence is checked by listing each image folder once (``os.scandir``) instead of one ``stat`` per
-line, which keeps a 437,513-line iNaturalist list well under a second.
+Checks, in order of cost: labels below the number of classes, no duplicate items (compared after
+``posixpath.normpath``: ``a/./x.png`` repeats ``a/x.png``), paths inside the image root (no absolute paths,
+no ``..``, and no symlink leading out of it, checked on the resolved path), the image file exists, and
+optionally that it decodes. Existence is checked by listing each image folder once (``os.scandir``) instead
+of one ``stat`` per line, which keeps a 437,513-line iNaturalist list well under a second.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 from PIL import Image
 
 from longtail_lab.data.list_files import LabelList, ListProblem
+from longtail_lab.data.list_paths import RootGuard, normalised
 
 PROBLEM_COLUMNS = ["source", "line", "problem"]
 
@@ -45,14 +47,26 @@ def check_list(
     if not root.is_dir():
         return [ListProblem(source, 0, f"image root {root} does not exist or is not a folder")]
     inside = np.setdiff1d(np.arange(len(lst)), np.asarray(escaping, dtype=np.int64))
-    missing = _missing_positions(root, [lst.items[i] for i in inside.tolist()])
+    missing, links, folders = _missing_positions(root, [lst.items[i] for i in inside.tolist()])
     missing_rows = inside[missing]
     problems += [
         ListProblem(source, lst.line_of(i), f"image {root / lst.items[i]} does not exist")
         for i in missing_rows.tolist()
     ]
+    guard, leaving = RootGuard(root), []
+    outside_folders = {folder for folder in folders if not guard.folder_inside(folder)}
+    suspects = [] if not (links or outside_folders) else np.setdiff1d(inside, missing_rows).tolist()
+    for i in suspects:  # only when some symlink or folder leads elsewhere: usually none
+        item = lst.items[i]
+        if item not in links and item.rpartition("/")[0] not in outside_folders:
+            continue
+        real = guard.outside(item, item in links)
+        if real is not None:
+            leaving.append(i)
+            message = f"path {lst.items[i]!r} leads outside the image root {root} through a symlink (to {real})"
+            problems.append(ListProblem(source, lst.line_of(i), message))
     if decode:
-        present = np.setdiff1d(inside, missing_rows).tolist()
+        present = np.setdiff1d(inside, np.union1d(missing_rows, leaving)).tolist()
         failures = _decode_failures((root / lst.items[i] for i in present), len(present), workers, progress)
         problems += [
             ListProblem(source, lst.line_of(present[k]), f"image {root / lst.items[present[k]]} does not decode: {err}")
@@ -77,17 +91,25 @@ def _label_problems(lst: LabelList, source: str, num_classes: int) -> list[ListP
 
 
 def _duplicate_problems(lst: LabelList, source: str) -> list[ListProblem]:
-    items = pd.Series(lst.items, dtype=object)
-    repeated = np.flatnonzero(items.duplicated(keep="first").to_numpy())
+    """Items that repeat an earlier one, compared as normalised paths (the original is named when it differs)."""
+    joined = "\n" + "\n".join(lst.items) + "\n"
+    if "/." in joined or "//" in joined or "\n./" in joined or "/\n" in joined:  # some item may not be normal
+        keys = [normalised(item) for item in lst.items]
+    else:
+        keys = list(lst.items)
+    repeated = np.flatnonzero(pd.Series(keys, dtype=object).duplicated(keep="first").to_numpy())
     if not repeated.size:
         return []
     first = {}
-    for i, item in enumerate(lst.items):
-        first.setdefault(item, i)
-    return [
-        ListProblem(source, lst.line_of(i), f"item {lst.items[i]!r} repeats line {lst.line_of(first[lst.items[i]])}")
-        for i in repeated.tolist()
-    ]
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    problems = []
+    for i in repeated.tolist():
+        earlier = first[keys[i]]
+        shown = "" if lst.items[earlier] == lst.items[i] else f" ({lst.items[earlier]!r})"
+        message = f"item {lst.items[i]!r} repeats line {lst.line_of(earlier)}{shown}"
+        problems.append(ListProblem(source, lst.line_of(i), message))
+    return problems
 
 
 def _escaping_positions(items: tuple[str, ...]) -> list[int]:
@@ -101,17 +123,22 @@ def _escaping_positions(items: tuple[str, ...]) -> list[int]:
     ]
 
 
-def _missing_positions(root: Path, items: list[str]) -> np.ndarray:
-    """Positions of ``items`` with no regular file under ``root``: each folder is listed once."""
+def _missing_positions(root: Path, items: list[str]) -> tuple[np.ndarray, set[str], set[str]]:
+    """Positions of ``items`` with no regular file under ``root``, the items that are symlinks (to a file),
+    and the folders: each folder is listed once."""
     existing: set[str] = set()
-    for folder in {item.rpartition("/")[0] for item in items}:
+    links: set[str] = set()
+    folders = {item.rpartition("/")[0] for item in items}
+    for folder in folders:
         try:
-            with os.scandir(root / folder if folder else root) as entries:
-                prefix = f"{folder}/" if folder else ""
-                existing.update(prefix + e.name for e in entries if e.is_file())
+            with os.scandir(root / folder if folder else root) as scan:
+                entries = list(scan)
         except (FileNotFoundError, NotADirectoryError):
-            pass
-    return np.asarray([i for i, item in enumerate(items) if item not in existing], dtype=np.int64)
+            continue
+        prefix = f"{folder}/" if folder else ""
+        existing.update(prefix + e.name for e in entries if e.is_file())
+        links.update(prefix + e.name for e in entries if e.is_symlink())
+    return np.asarray([i for i, item in enumerate(items) if item not in existing], dtype=np.int64), links, folders
 
 
 def _decode_one(path: Path) -> str | None:

@@ -9,86 +9,33 @@ Names and labels:
 - NW-UCLA: ``aAA_sSS_eEE_vVV`` (action, subject, episode, view); the ten actions a01-a06, a08, a09,
   a11, a12 map to labels 0-9 in that order.
 
-Every bad name is an error naming the file and the 1-based line.
+Every bad name is an error naming the file and the 1-based line; digits are ASCII only (``ntu_fields``). A
+leading UTF-8 byte-order mark is stripped with a warning; an empty full training list is an error.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import numpy as np
 
 from longtail_lab.data.arrays import DataError
-from longtail_lab.data.list_files import LabelList
+from longtail_lab.data.list_files import BOM, LabelList
 from longtail_lab.data.long_tail import class_profile, select_per_class
+from longtail_lab.data.ntu_fields import FIELDS_OF, NWUCLA_NUM_CLASSES, ntu_labels_fast, nwucla_fields
+from longtail_lab.data.ntu_fields import NtuName as NtuName  # re-exported: the name fields live in ntu_fields
+from longtail_lab.data.ntu_fields import ntu_fields as ntu_fields
 from longtail_lab.params import MAX_SEED, ParamBlock, Problems, setting
 
+log = logging.getLogger(__name__)
+
 DATASETS = ("ntu", "nwucla")
-NTU_MAX_ACTION = 120
-NWUCLA_ACTIONS = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12)
-NWUCLA_NUM_CLASSES = len(NWUCLA_ACTIONS)
 SHORT_CLASS_MODES = ("error", "keep_all")
 PROFILE_TAGS = {"exponential": "exp", "step": "step"}
-
-
-_NTU_NAME = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
-_NWUCLA_NAME = re.compile(r"a(\d{2})_s(\d{2})_e(\d{2})_v(\d{2})")
-_NWUCLA_LABEL = {action: label for label, action in enumerate(NWUCLA_ACTIONS)}
-
-
-class NtuName(NamedTuple):
-    setup: int
-    camera: int
-    performer: int
-    replication: int
-    action: int
-
-    @property
-    def label(self) -> int:
-        return self.action - 1
-
-
-class NwuclaName(NamedTuple):
-    action: int
-    subject: int
-    episode: int
-    view: int
-
-    @property
-    def label(self) -> int:
-        return _NWUCLA_LABEL[self.action]
-
-
-def ntu_fields(name: str) -> NtuName:
-    """Fields of an NTU sample name; ``ValueError`` (message without location) when malformed."""
-    match = _NTU_NAME.fullmatch(name)
-    if match is None:
-        raise ValueError(f"{name!r} is not an NTU sample name SsssCcccPpppRrrrAaaa")
-    fields = NtuName(*(int(g) for g in match.groups()))
-    if min(fields) < 1 or fields.camera > 3 or fields.replication > 2:
-        raise ValueError(f"{name!r}: field out of range (all >= 1, camera <= 3, replication <= 2)")
-    if fields.action > NTU_MAX_ACTION:
-        raise ValueError(f"{name!r}: action A{fields.action:03d} is outside A001-A{NTU_MAX_ACTION:03d}")
-    return fields
-
-
-def nwucla_fields(name: str) -> NwuclaName:
-    match = _NWUCLA_NAME.fullmatch(name)
-    if match is None:
-        raise ValueError(f"{name!r} is not an NW-UCLA sample name aAA_sSS_eEE_vVV")
-    fields = NwuclaName(*(int(g) for g in match.groups()))
-    if fields.action not in _NWUCLA_LABEL:
-        raise ValueError(f"{name!r}: action a{fields.action:02d} is not one of the NW-UCLA actions {NWUCLA_ACTIONS}")
-    if not 1 <= fields.view <= 3 or fields.subject < 1:
-        raise ValueError(f"{name!r}: view must be 1-3 and subject >= 1")
-    return fields
-
-
-_FIELDS = {"ntu": ntu_fields, "nwucla": nwucla_fields}
 
 
 def _check_dataset(dataset: str) -> None:
@@ -141,7 +88,7 @@ def parse_names(text: str, dataset: str = "ntu", source: str = "<names>", num_cl
     stripped = [raw.strip() for raw in text.split("\n")]
     lines = [number for number, name in enumerate(stripped, start=1) if name]
     names = [stripped[number - 1] for number in lines]
-    labels = _ntu_labels_fast(names) if dataset == "ntu" else None
+    labels = ntu_labels_fast(names) if dataset == "ntu" else None
     if labels is None:
         labels = _labels_per_line(names, lines, dataset, source)
     parsed = SampleNames(tuple(names), labels, tuple(lines), dataset=dataset, source=source)
@@ -150,29 +97,8 @@ def parse_names(text: str, dataset: str = "ntu", source: str = "<names>", num_cl
     return parsed
 
 
-_NTU_LETTERS = np.frombuffer(b"SCPRA", dtype=np.uint8)
-
-
-def _ntu_labels_fast(names: list[str]) -> np.ndarray | None:
-    """Labels of well-formed, distinct NTU names, or None when any name needs a closer look."""
-    if not names:
-        return np.zeros(0, dtype=np.int64)
-    arr = np.asarray(names)
-    if arr.dtype.itemsize != 20 * 4:  # numpy str is UTF-32: every name must be exactly 20 characters
-        return None
-    chars = arr.view(np.uint32).reshape(len(names), 5, 4)
-    digits = chars[:, :, 1:].astype(np.int64) - ord("0")
-    if (chars[:, :, 0] != _NTU_LETTERS).any() or ((digits < 0) | (digits > 9)).any():
-        return None
-    fields = digits @ np.array([100, 10, 1])  # [N, 5]: setup, camera, performer, replication, action
-    bad = (fields < 1).any(axis=1) | (fields[:, 1] > 3) | (fields[:, 3] > 2) | (fields[:, 4] > NTU_MAX_ACTION)
-    if bad.any() or len(set(names)) != len(names):
-        return None
-    return fields[:, 4] - 1
-
-
 def _labels_per_line(names: list[str], lines: list[int], dataset: str, source: str) -> np.ndarray:
-    fields_of = _FIELDS[dataset]
+    fields_of = FIELDS_OF[dataset]
     labels = np.empty(len(names), dtype=np.int64)
     first_line: dict[str, int] = {}
     for i, (name, number) in enumerate(zip(names, lines, strict=True)):
@@ -190,11 +116,14 @@ def read_names(path: str | Path, dataset: str = "ntu", num_classes: int | None =
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: name list does not exist")
-    data = path.read_bytes()
+    data = body = path.read_bytes()
+    if body.startswith(BOM.encode()):
+        log.warning("%s: starts with a UTF-8 byte-order mark (BOM); it was ignored", path)
+        body = body[len(BOM.encode()) :]
     try:
-        text = data.decode("ascii")
+        text = body.decode("ascii")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = body[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}, line {line}: not an ASCII sample-name list") from None
     parsed = parse_names(text, dataset, str(path), num_classes)
     return SampleNames(
@@ -411,6 +340,9 @@ def long_tail_lists(
         if full.dataset != "nwucla":
             raise DataError(f"parameter '{_key(block, 'views')}' applies to NW-UCLA only; set it to null")
         full, dropped = filter_views(full, views)
+    if len(full) == 0:
+        kept = f" from the views {_key(block, 'views')}={list(views)}" if views is not None else ""
+        raise DataError(f"{full.source}: the full training list has no names{kept}; nothing to draw lists from")
     available = full.class_counts(num_classes)
     summary = {
         "dataset": full.dataset,

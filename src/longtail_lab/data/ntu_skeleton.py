@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from longtail_lab.data.arrays import DataError
-from longtail_lab.data.ntu_names import ntu_fields
+from longtail_lab.data.ntu_fields import ntu_fields
 
 NUM_JOINTS = 25
 BODY_FIELDS = 10
@@ -59,13 +59,12 @@ class _Lines:
 
     def next_int(self, what: str) -> int:
         line, text = self.next(what)
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise self.error(line, f"expected {what} (an integer), got {text.strip()[:60]!r}") from None
-        if value < 0:
-            raise self.error(line, f"{what} is negative ({value})")
-        return value
+        text = text.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 18:  # plain digits: int() also reads 1_0, +1, ١
+            return int(text)
+        if text[:1] == "-" and text[1:].isascii() and text[1:].isdigit():
+            raise self.error(line, f"{what} is negative ({text[:60]})")
+        raise self.error(line, f"expected {what} (an integer), got {text[:60]!r} (ASCII digits 0-9 only)")
 
 
 def parse_skeleton(text: str, source: str = "<skeleton>", num_joints: int = NUM_JOINTS) -> NtuSkeleton:

@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 
 from longtail_lab.data.arrays import DataError
+from longtail_lab.data.list_files import MAX_LABEL
 from longtail_lab.params import ParamBlock
 
 REQUIRED_KEYS = ("frame_dir", "label", "keypoint", "total_frames")
@@ -90,6 +91,8 @@ def restricted_loads(data: bytes, source: str = "<pickle>"):
         IndexError,
         KeyError,
         MemoryError,
+        OverflowError,
+        RecursionError,
     ) as exc:
         raise DataError(f"{source}: truncated or corrupt pickle ({type(exc).__name__}: {exc})") from None
 
@@ -126,8 +129,8 @@ def validate_annotation(ann, source: str = "<annotations>", index: int = 0) -> N
     if not isinstance(ann["frame_dir"], str) or not ann["frame_dir"]:
         raise DataError(f"{where}: 'frame_dir' must be a non-empty string, got {ann['frame_dir']!r}")
     label = ann["label"]
-    if isinstance(label, bool) or not isinstance(label, int | np.integer) or label < 0:
-        raise DataError(f"{where}: 'label' must be an int >= 0, got {label!r}")
+    if isinstance(label, bool) or not isinstance(label, int | np.integer) or not 0 <= label <= MAX_LABEL:
+        raise DataError(f"{where}: 'label' must be an int >= 0 (at most {MAX_LABEL}), got {label!r}")
     keypoint = ann["keypoint"]
     if not isinstance(keypoint, np.ndarray) or keypoint.ndim != 4:
         shape = getattr(keypoint, "shape", type(keypoint).__name__)

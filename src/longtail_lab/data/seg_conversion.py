@@ -103,6 +103,9 @@ class LabelMapWriter:
             if results and cfg.on_bad_label == "error":
                 first = results[0].sample
                 raise DataError(f"{index.root / first.label}: label file missing for image {first.image}")
+            if index.bad_names and cfg.on_bad_label == "error":
+                raise DataError(f"{index.root / index.bad_names[0].image}: image file name is not valid UTF-8")
+            results += [_Skip(s, "file name is not valid UTF-8") for s in index.bad_names]
             results += self._convert_all(folder)
         done = [r for r in results if isinstance(r, _Done)]
         skips = [r for r in results if isinstance(r, _Skip)]
@@ -177,7 +180,7 @@ class LabelMapWriter:
             "class_names": list(self.names),
             "resize": None if cfg.resize is None else [int(v) for v in cfg.resize],
             "unknown_ids_policy": cfg.unknown_ids,
-            "images_found": len(index.samples) + len(index.missing_labels),
+            "images_found": index.images_found,
             "converted": len(done),
             "skipped": len(skips),
             "skipped_files": [{"image": s.sample.image, "label": s.sample.label, "reason": s.reason} for s in skips],

@@ -9,11 +9,14 @@ Layouts (paths relative to the dataset root):
   PNGs; the class id is channel 0 in RGB order, as imageio returns it to STAL).
 
 Discovery only lists files; nothing is decoded. An image whose label file is absent is recorded in
-``missing_labels`` (the conversion reports it as a skip); a label without an image in ``orphan_labels``.
+``missing_labels`` (the conversion reports it as a skip); a label without an image in ``orphan_labels``; an
+image whose path is not valid UTF-8 (no table or list could hold it) in ``bad_names``, with ``\\xNN``
+escapes, and the conversion reports it as a skip too.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -23,10 +26,11 @@ import numpy as np
 from PIL import Image
 
 from longtail_lab.data.arrays import DataError
+from longtail_lab.data.png_check import check_png
 
 LAYOUTS = ("cityscapes", "gtav", "synthia")
 
-CITYSCAPES_IMAGE = re.compile(r"(?P<city>.+?)_(?P<seq>\d{6})_(?P<frame>\d{6})_leftImg8bit\.png")
+CITYSCAPES_IMAGE = re.compile(r"(?P<city>.+?)_(?P<seq>[0-9]{6})_(?P<frame>[0-9]{6})_leftImg8bit\.png")
 
 # Images per city of the official splits. train: as hard-coded in STAL's selection script
 # (segmentation_stal.md C.1); val: the three validation cities of gtFine.
@@ -60,10 +64,15 @@ class SegIndex:
     samples: tuple[SegSample, ...] = ()
     missing_labels: tuple[SegSample, ...] = ()  # ``label`` is where the file was expected
     orphan_labels: tuple[str, ...] = ()
+    bad_names: tuple[SegSample, ...] = ()  # paths not valid UTF-8, written with \xNN escapes
+
+    @property
+    def images_found(self) -> int:
+        return len(self.samples) + len(self.missing_labels) + len(self.bad_names)
 
     @property
     def splits(self) -> tuple[str, ...]:
-        return tuple(sorted({s.split for s in self.samples + self.missing_labels}))
+        return tuple(sorted({s.split for s in self.samples + self.missing_labels + self.bad_names}))
 
     def select_splits(self, splits: Sequence[str] | None, parameter: str = "splits") -> SegIndex:
         """Only the samples of ``splits`` (None = all); a split that is not on disk is an error naming
@@ -81,6 +90,7 @@ class SegIndex:
             self,
             samples=tuple(s for s in self.samples if s.split in keep),
             missing_labels=tuple(s for s in self.missing_labels if s.split in keep),
+            bad_names=tuple(s for s in self.bad_names if s.split in keep),
             orphan_labels=orphan_keep,
         )
 
@@ -107,13 +117,29 @@ def _require_dir(root: Path, sub: str, layout: str, expected: str) -> Path:
     return folder
 
 
+def _utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(path: str) -> str:
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _pair_up(layout: str, root: Path, images: list[SegSample], labels_on_disk: set[str]) -> SegIndex:
+    bad = tuple(replace(s, image=_printable(s.image), label=_printable(s.label), split=_printable(s.split),
+                        city=_printable(s.city)) for s in images if not _utf8(s.image))  # fmt: skip
+    images = [s for s in images if _utf8(s.image)]
     samples = tuple(s for s in images if s.label in labels_on_disk)
     missing = tuple(s for s in images if s.label not in labels_on_disk)
-    orphans = tuple(sorted(labels_on_disk - {s.label for s in images}))
-    if not images:
+    named = {s.label for s in images} | {s.label for s in bad}
+    orphans = tuple(sorted(_printable(p) for p in labels_on_disk if _printable(p) not in named))
+    if not images and not bad:
         raise DataError(f"{root}: no {layout} images found")
-    return SegIndex(layout, root, True, samples, missing, orphans)
+    return SegIndex(layout, root, True, samples, missing, orphans, bad)
 
 
 def _discover_cityscapes(root: Path) -> SegIndex:
@@ -123,7 +149,7 @@ def _discover_cityscapes(root: Path) -> SegIndex:
     for path in sorted(image_root.glob("*/*/*_leftImg8bit.png")):
         split, city = path.parent.parent.name, path.parent.name
         match = CITYSCAPES_IMAGE.fullmatch(path.name)
-        if match is None or match["city"] != city:
+        if (match is None or match["city"] != city) and _utf8(str(path)):  # an undecodable name: a skip
             raise DataError(f"{path}: not a Cityscapes image name '{city}_<seq>_<frame>_leftImg8bit.png'")
         stem = path.name[: -len("leftImg8bit.png")]
         label = f"gtFine/{split}/{city}/{stem}gtFine_labelIds.png"
@@ -156,14 +182,18 @@ def decode_label(layout: str, path: Path) -> np.ndarray:
 
 
 def _decode_png_channel0(path: Path) -> np.ndarray:
-    """Channel 0 of a (16-bit) PNG at full depth. Pillow truncates 16-bit RGB to 8 bits, so torchvision."""
-    from torchvision.io import ImageReadMode, decode_png, read_file
+    """Channel 0 of a (16-bit) PNG at full depth. Pillow truncates 16-bit RGB to 8 bits, so torchvision, after
+    ``check_png``: torchvision crashes the process (segfault) on a PNG whose rows libpng cannot read."""
+    import torch
+    from torchvision.io import ImageReadMode, decode_png
 
     try:
-        data = decode_png(read_file(str(path)), mode=ImageReadMode.UNCHANGED)
+        data = path.read_bytes()
+        check_png(data)
+        pixels = decode_png(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.UNCHANGED)
     except Exception as exc:
         raise DataError(f"{path}: cannot decode label image ({exc})") from exc
-    return data[0].numpy()
+    return pixels[0].numpy()
 
 
 def image_size(path: Path) -> tuple[int, int]:

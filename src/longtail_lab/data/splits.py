@@ -85,6 +85,11 @@ def test_agnostic_lists(
     Each list re-seeds the legacy numpy RNG with ``seed`` (as the reference builds each test set anew).
     ``factors`` maps a list name (e.g. ``forward3``) to the rho to use instead of 1/r.
     """
+    if not np.asarray(train_counts).any():
+        raise DataError(
+            "cannot rank the classes for the test-agnostic lists: the training class counts are all zero "
+            "(an empty training list?)"
+        )
     factors = dict(factors or {})
     plan = [("forward", r) for r in ratios] + [("uniform", None)] + [("backward", r) for r in ratios]
     unknown = set(factors) - {test_agnostic_name(d, r) for d, r in plan if d != "uniform"}
@@ -100,7 +105,10 @@ def test_agnostic_lists(
 
 
 def select_split(train: ImageArrays, split_list: LabelList, dataset: str, source: str = "split_list") -> ImageArrays:
-    """The training images of ``split_list`` (in list order), checking the list's labels against ``dataset``."""
+    """The training images of ``split_list`` (in list order), checking the list's labels against ``dataset``.
+    An empty list is an error naming its file (``split_list.source``, else ``source``)."""
+    if len(split_list) == 0:
+        raise DataError(f"{split_list.source or source}: the training list has no entries; nothing to train on")
     check_labels(split_list, train.num_classes, source)
     rows = train.indices_of(split_list.items, source)
     mismatch = np.flatnonzero(train.labels[rows] != split_list.labels)
@@ -119,6 +127,8 @@ def long_tail_from_list(
 ) -> LabelList:
     """A long-tailed list from any list with enough images per class (e.g. a full training list), by the
     reference procedure: class 0 the head, per class the items in list order shuffled, first n kept."""
+    if len(balanced) == 0:
+        raise DataError(f"{balanced.source or '<list>'}: the source list has no entries; no long-tailed list to draw")
     available = balanced.class_counts(num_classes)
     n_max = int(available.min()) if n_max is None else int(n_max)
     counts = class_profile(profile, num_classes, imbalance_ratio, n_max)
@@ -128,7 +138,7 @@ def long_tail_from_list(
 
 def relabel(lst: LabelList, class_map: np.ndarray) -> LabelList:
     """The same list with every label replaced by ``class_map[label]`` (line numbers kept)."""
-    return LabelList(lst.items, np.asarray(class_map)[lst.labels], lst.line_numbers)
+    return LabelList(lst.items, np.asarray(class_map)[lst.labels], lst.line_numbers, lst.source)
 
 
 def compare_class_counts(ours: LabelList, official: LabelList, train_counts: np.ndarray) -> dict:

@@ -80,7 +80,7 @@ class ListFolderDataset(AbstractDataset):
         texts, sources = {}, {}
         for file in files:
             try:
-                texts[file.stem] = file.read_text()
+                texts[file.stem] = file.read_text(encoding="utf-8")
             except UnicodeDecodeError as error:
                 raise DataError(f"{file}: not a text list file ({error})") from None
             sources[file.stem] = str(file)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.list_checks import check_list, problems_table
-from longtail_lab.data.list_files import LabelList, ListFolder, scan_list
+from longtail_lab.data.list_files import BOM, LabelList, ListFolder, scan_list
 from longtail_lab.data.long_tail import frequency_class_map, shot_groups
 from longtail_lab.data.splits import compare_class_counts, long_tail_from_list, relabel, test_agnostic_lists
 from longtail_lab.evaluation.plots import class_histogram
@@ -35,7 +35,10 @@ def check_lists(raw: ListFolder, run_config: dict) -> tuple[dict[str, LabelList]
 
     Short names drop ``lists.prefix`` (``Places_LT_train`` -> ``train``). With ``check.strict`` (default)
     any problem stops the run with one error listing the first ``check.max_reported`` of them; otherwise
-    the bad lines are left out of the lists and reported in the problems table and the summary.
+    the bad lines are left out of the lists and reported in the problems table and the summary. A list that
+    trains or ranks classes (``lists.train``, ``generate.long_tail.source``, ``generate.test_agnostic.rank_by``)
+    with no entries (left) is an error naming its file. A leading UTF-8 byte-order mark is stripped, logged
+    and recorded as ``bom_stripped`` in the list's check report.
     """
     ns, cfg = run_config["namespace"], ListSplitsBlock.from_run_config(run_config)
     spec, opts = cfg.lists, cfg.check
@@ -75,7 +78,8 @@ def check_lists(raw: ListFolder, run_config: dict) -> tuple[dict[str, LabelList]
         bad_lines = {p.line for p in found}
         if bad_lines:
             keep = [i for i in range(len(lst)) if lst.line_of(i) not in bad_lines]
-            lst = LabelList(tuple(lst.items[i] for i in keep), lst.labels[keep], tuple(lst.line_of(i) for i in keep))
+            lines_kept = tuple(lst.line_of(i) for i in keep)
+            lst = LabelList(tuple(lst.items[i] for i in keep), lst.labels[keep], lines_kept, lst.source)
         parsed[name] = lst
         problems += found
         lines = len(lst) + len(bad_lines)
@@ -85,6 +89,8 @@ def check_lists(raw: ListFolder, run_config: dict) -> tuple[dict[str, LabelList]
             "problems": len(found),
             "lines_left_out": len(bad_lines),
         }
+        if text.startswith(BOM):
+            report["lists"][name]["bom_stripped"] = True
         log.info("%s: %d lines, %d problem(s)", source, lines, len(found))
 
     if problems and opts.strict:
@@ -92,8 +98,26 @@ def check_lists(raw: ListFolder, run_config: dict) -> tuple[dict[str, LabelList]
         listing = "\n".join(f"  {p}" for p in problems[:shown])
         more = f"\n  ... and {len(problems) - shown} more" if len(problems) > shown else ""
         raise DataError(f"{len(problems)} problem(s) in the list files ({ns}.check.strict: true):\n{listing}{more}")
+    for parameter, name in _training_lists(cfg, ns).items():
+        if len(parsed[name]) == 0:
+            entry = report["lists"][name]
+            left = f" left ({entry['lines_left_out']} bad line(s) left out)" if entry["lines_left_out"] else ""
+            raise DataError(
+                f"{entry['file']}: the list {name!r} has no entries{left}; parameter '{parameter}' trains on it or "
+                f"ranks the classes by it, which needs at least one image"
+            )
     report["problems"] = len(problems)
     return parsed, problems_table(problems), report
+
+
+def _training_lists(cfg: ListSplitsBlock, ns: str) -> dict[str, str]:
+    """Full parameter key -> name of every list of the folder whose class counts drive a result."""
+    gen, keys = cfg.generate, {f"{ns}.lists.train": cfg.lists.train}
+    if gen.long_tail is not None:
+        keys[f"{ns}.generate.long_tail.source"] = gen.long_tail.source
+    if gen.test_agnostic is not None and gen.test_agnostic.rank_by != "long_tail":
+        keys[f"{ns}.generate.test_agnostic.rank_by"] = gen.test_agnostic.rank_by or cfg.lists.train
+    return {key: name for key, name in keys.items() if name is not None}
 
 
 def remap_classes(lists: dict[str, LabelList], run_config: dict) -> tuple[dict[str, LabelList], dict]:
