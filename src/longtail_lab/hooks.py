@@ -130,24 +130,19 @@ class RunVersionHooks:
         self._saving = None
 
     @hook_impl
-    def on_node_error(self, error: Exception, node) -> None:
-        if self._saving is not None:
-            log.error(
-                "%s (node %s) could not be saved: %s. Nothing partial was left in its place; the outputs the run "
-                "saved before are kept.",
-                self._saving,
-                node.name,
-                _root_cause(error),
-            )
-            self._saving = None
-
-    @hook_impl
     def after_pipeline_run(self) -> None:
         self._run = None
 
     @hook_impl
-    def on_pipeline_error(self) -> None:
-        self._run = None
+    def on_pipeline_error(self, error: Exception) -> None:
+        # Kedro's error names the dataset's class and path; this line names it as the catalog does
+        if self._saving is not None:
+            log.error(
+                "%s could not be saved: %s. No partial file was left in its place; the outputs saved before are kept.",
+                self._saving,
+                _root_cause(error),
+            )
+        self._run, self._saving = None, None
 
 
 def _root_cause(error: BaseException) -> str:

@@ -142,6 +142,32 @@ def test_stale_temporaries_of_killed_runs_are_removed_and_live_ones_kept(project
     assert f"removed 1 temporary file(s) a killed run left in {checkpoint_dir}" in logged
 
 
+def test_a_full_disk_while_saving_names_the_dataset_and_leaves_no_partial_file(project, monkeypatch, caplog):
+    import errno
+
+    from fsspec.implementations.local import LocalFileOpener
+    from kedro.io.core import DatasetError
+
+    project, ratio5 = project
+    original = LocalFileOpener.write
+
+    def write(self, data):
+        if "metrics.json" in str(self.path):
+            self.f.write(data[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, data)
+
+    monkeypatch.setattr(LocalFileOpener, "write", write)
+    metrics_root = project / "data" / "test_env" / "08_reporting" / NS / "metrics.json"
+    before = sorted(p.name for p in metrics_root.iterdir())
+    with caplog.at_level(logging.ERROR), pytest.raises(DatasetError) as info:
+        run_pipeline(project, "cifar_lt", {NS: {"split": {"imbalance_ratio": 5}}})
+    assert "No space left on device while writing" in str(info.value) and str(metrics_root) in str(info.value)
+    assert "cifar_lt.metrics could not be saved: OSError" in caplog.text
+    assert sorted(p.name for p in metrics_root.iterdir()) == before  # no version folder, no partial file
+    assert not [p for p in metrics_root.rglob(".*")]
+
+
 @pytest.mark.slow
 def test_two_overlapping_kedro_runs_keep_their_own_results(tmp_path):
     """The issue's reproduction: two ``kedro run`` processes of one pipeline started 0.2 s apart."""
