@@ -5,14 +5,20 @@ parameter dict against them and raises one :class:`ParameterError` that lists *e
 name (``cifar_lt_rl.train.epochs``, including the namespace) and what is allowed:
 
 - a key the block does not declare, at any depth (a typo), with the known keys;
-- a value of the wrong type (``'three'`` for an integer, a string for a list), a non-finite number, a value
-  outside its bounds (``setting(ge=1)``) or not among its choices (``Literal[...]``);
+- a value of the wrong type (``'three'`` for an integer, a string for a list, ``true`` for a number, a mapping
+  key that is not a string), a non-finite number (NaN, inf), an integer outside 64 bits, a value outside its
+  bounds (``setting(ge=1)``, or ``Annotated[int, Bounds(ge=1)]`` in a builder's signature) or not among its
+  choices (``Literal[...]``);
+- a seed outside ``0 <= seed < 2**32`` (what numpy and torch accept): every integer key named ``seed`` or
+  ``*_seed`` gets that range, whether or not its block wrote bounds;
 - whatever the block's own :meth:`ParamBlock.cross_check` finds across keys (e.g. milestones that do not fit).
 
-Supported annotations: ``bool``, ``int``, ``float`` (ints accepted, NaN/inf refused), ``str``, ``Literal[...]``,
-``X | None``, unions, ``tuple[X, ...]``, ``tuple[X, Y]``, ``list[X]``/``Sequence[X]``, ``dict[str, X]``, ``Any``
-and nested blocks. :func:`check_kwargs` applies the same rules to a function's keyword arguments (model and
-loss options are checked against their builders' signatures).
+Supported annotations: ``bool``, ``int`` (``true`` refused), ``float`` (ints accepted, NaN/inf refused), ``str``,
+``Literal[...]``, ``X | None``, unions, ``tuple[X, ...]``, ``tuple[X, Y]``, ``list[X]``/``Sequence[X]``,
+``dict[str, X]``, ``Any``, ``Annotated[X, Bounds(...)]`` and nested blocks. A value that passes is already of
+the declared type, so nothing downstream converts parameters by hand (no ``int(...)``, ``list(...)``).
+:func:`check_kwargs` applies the same rules to a function's keyword arguments (model and loss options are checked
+against their builders' signatures, whose annotations may carry ``Bounds``).
 """
 
 from __future__ import annotations
@@ -25,13 +31,16 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from longtail_lab.data.arrays import DataError
 
 Problems = list[tuple[str, str]]
 RUN_CONFIG_EXTRAS = ("namespace", "run")  # what a run configuration holds besides its settings
 MAX_SEED = 2**32 - 1  # numpy's legacy RNG and torch generators take seeds in [0, 2**32 - 1]
+SEED_BOUNDS = {"ge": 0, "le": MAX_SEED}
+INT64 = (-(2**63), 2**63 - 1)  # what numpy, torch and the C code under them take as an integer
+MAX_CLASSES = 1_000_000  # bound of a ``num_classes`` key: per-class arrays are allocated from it (iNat-2018: 8142)
 
 
 class ParameterError(DataError):
@@ -45,6 +54,40 @@ class ParameterError(DataError):
         else:
             text = f"{len(lines)} bad parameters:\n" + "\n".join(f"  - {line}" for line in lines)
         super().__init__(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    """Numeric bounds in an annotation, for keyword arguments checked by :func:`check_kwargs` (a builder's
+    ``widths: Annotated[tuple[int, int, int], Bounds(ge=1)]``); block fields use :func:`setting` instead."""
+
+    ge: Any = None
+    gt: Any = None
+    le: Any = None
+    lt: Any = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+def _unwrap(tp: Any, bounds: dict) -> tuple[Any, dict]:
+    """``Annotated[X, Bounds(...)]`` -> (X, the bounds merged under ``bounds``); other annotations unchanged."""
+    while typing.get_origin(tp) is Annotated:
+        tp, *extras = typing.get_args(tp)
+        for extra in extras:
+            if isinstance(extra, Bounds):
+                bounds = {**extra.as_dict(), **bounds}
+    return tp, bounds
+
+
+def is_seed_key(key: str) -> bool:
+    """A key named ``seed`` or ``*_seed`` (the last part of a dotted key)."""
+    name = key.rsplit(".", 1)[-1]
+    return name == "seed" or name.endswith("_seed")
+
+
+def _takes_int(tp: Any) -> bool:
+    return tp is int or (typing.get_origin(tp) in (Union, types.UnionType) and int in typing.get_args(tp))
 
 
 def setting(default: Any = dataclasses.MISSING, *, ge=None, gt=None, le=None, lt=None, **kwargs) -> Any:
@@ -74,7 +117,7 @@ def _bounds_text(bounds: dict) -> str:
 
 def describe(tp: Any, bounds: dict | None = None) -> str:
     """What a value of annotation ``tp`` must be, in words ("an integer >= 1", "true or false", ...)."""
-    bounds = bounds or {}
+    tp, bounds = _unwrap(tp, bounds or {})
     suffix = f" {_bounds_text(bounds)}" if bounds else ""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if tp is Any:
@@ -82,6 +125,8 @@ def describe(tp: Any, bounds: dict | None = None) -> str:
     if tp is bool:
         return "true or false"
     if tp is int:
+        if bounds == SEED_BOUNDS:
+            return f"an integer seed, 0 <= seed < 2**32 (at most {MAX_SEED})"
         return "an integer" + suffix
     if tp is float:
         return "a finite number" + suffix
@@ -116,7 +161,9 @@ def _in_bounds(value: float, bounds: dict) -> bool:
 
 def parse_value(value: Any, tp: Any, key: str, problems: Problems, bounds: dict | None = None) -> Any:
     """``value`` checked against annotation ``tp``; problems are appended (the return value is then unusable)."""
-    bounds = bounds or {}
+    tp, bounds = _unwrap(tp, bounds or {})
+    if is_seed_key(key) and _takes_int(tp):
+        bounds = {**SEED_BOUNDS, **bounds}
     origin, args = typing.get_origin(tp), typing.get_args(tp)
 
     def bad(what: str | None = None) -> None:
@@ -147,11 +194,17 @@ def parse_value(value: Any, tp: Any, key: str, problems: Problems, bounds: dict 
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             return bad()
+        if not INT64[0] <= value <= INT64[1] and bounds != SEED_BOUNDS:
+            return bad(f"{describe(tp, bounds)} that fits in 64 bits")
         return value if _in_bounds(value, bounds) else bad()
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             return bad()
-        return float(value) if _in_bounds(value, bounds) else bad()
+        try:
+            number = float(value)  # an int beyond the float range raises here
+        except OverflowError:
+            return bad()
+        return number if math.isfinite(number) and _in_bounds(value, bounds) else bad()
     if tp is str:
         return value if isinstance(value, str) else bad()
     if origin in (tuple, list, Sequence) or tp in (tuple, list):
@@ -172,7 +225,11 @@ def parse_value(value: Any, tp: Any, key: str, problems: Problems, bounds: dict 
         if not isinstance(value, Mapping):
             return bad()
         value_tp = args[1] if len(args) == 2 else Any
-        return {str(k): parse_value(v, value_tp, _join(key, str(k)), problems) for k, v in value.items()}
+        for k in value:
+            if not isinstance(k, str):
+                problems.append((key, f"must be a mapping with string keys, got the key {k!r} in {value!r}"))
+                return None
+        return {k: parse_value(v, value_tp, _join(key, k), problems) for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         return parse_block(tp, value, key, problems)
     raise TypeError(f"{key}: unsupported annotation {tp!r}")
@@ -180,7 +237,7 @@ def parse_value(value: Any, tp: Any, key: str, problems: Problems, bounds: dict 
 
 @cache
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    return typing.get_type_hints(cls, include_extras=True)
 
 
 def parse_block(
@@ -302,7 +359,7 @@ def check_kwargs(func: Callable, params: Any, prefix: str, problems: Problems, s
         problems.append((prefix, f"must be a mapping with keys {', '.join(accepted)}, got {params!r}"))
         return None
     before = len(problems)
-    hints = typing.get_type_hints(func)
+    hints = typing.get_type_hints(func, include_extras=True)
     out = {}
     for key, value in params.items():
         if key not in accepted:

@@ -111,7 +111,7 @@ def test_fractional_milestones_follow_the_number_of_epochs():
         ({"epochs": "three"}, r"'train.epochs' must be an integer >= 1, got 'three'"),
         ({"lr": -1}, r"'train.lr' must be a finite number > 0, got -1"),
         ({"lr": float("nan")}, r"'train.lr' must be a finite number > 0, got nan"),
-        ({"seed": -1}, r"'train.seed' must be an integer >= 0 and <= 4294967295, got -1"),
+        ({"seed": -1}, r"'train.seed' must be an integer seed, 0 <= seed < 2\*\*32 \(at most 4294967295\), got -1"),
         ({"num_threads": 0}, r"'train.num_threads' must be an integer >= 1 or one of 'auto', got 0"),
         ({"schedule": "step"}, r"'train.schedule' must be one of 'multistep', 'cosine', 'constant', got 'step'"),
         ({"milestones": "abc"}, r"'train.milestones' must be a list of integers or finite numbers, each > 0"),

@@ -178,15 +178,45 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, trai
     good = store.path(FP).read_bytes()
     assert torch.load(store.path(FP), weights_only=True)["epoch"] == 1
 
-    with pytest.raises(NonFiniteLossError, match=r"epoch 2, step 3\b"):
+    with pytest.raises(NonFiniteLossError, match=r"epoch 2, step 3\b") as info:
         run(train_arrays, NaNAt(epoch=1, step=3), store, log_every=log_every)
     assert store.path(FP).read_bytes() == good
     assert sorted(p.name for p in store.path(FP).parent.iterdir()) == ["last.pt"]
+    assert f"the last good checkpoint {store.path(FP)} (end of epoch 1) was kept" in str(info.value)
 
 
 def test_non_finite_loss_from_scratch_names_epoch_and_step(train_arrays):
-    with pytest.raises(NonFiniteLossError, match=r"epoch 2, step 3\b"):
+    with pytest.raises(NonFiniteLossError, match=r"epoch 2, step 3\b") as info:
         run(train_arrays, NaNAt(epoch=1, step=3), log_every=50)
+    # no store: nothing was ever saved, so no checkpoint may be claimed
+    assert "no checkpoint exists (this run saves none)" in str(info.value)
+    assert "was kept" not in str(info.value)
+
+
+@pytest.mark.parametrize("log_every", [1, 50])
+def test_a_nan_learning_rate_in_the_first_epoch_says_no_checkpoint_exists_and_where_it_would_be(
+    tmp_path, train_arrays, log_every
+):
+    """``lr: .nan`` (refused by the parameter check, here forced past it): the loss is NaN in epoch 1."""
+    store = RunCheckpoints(tmp_path / "runs")
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1, step \d+") as info:
+        run(train_arrays, SupervisedObjective(CrossEntropy()), store, lr=float("nan"), log_every=log_every)
+    message = str(info.value)
+    assert f"no checkpoint exists: epoch 1 did not finish, so nothing was saved to {store.path(FP)}" in message
+    assert "was kept" not in message and not store.path(FP).exists()
+
+
+def test_a_nan_loss_after_resume_false_names_the_earlier_checkpoint_it_left_alone(tmp_path, train_arrays):
+    store = RunCheckpoints(tmp_path / "runs")
+    run(train_arrays, SupervisedObjective(CrossEntropy()), store, epochs=2)
+    earlier = store.path(FP).read_bytes()
+    with pytest.raises(NonFiniteLossError) as info:
+        run(train_arrays, NaNAt(epoch=0, step=2), store, resume=False)
+    assert store.path(FP).read_bytes() == earlier
+    assert (
+        f"this run saved no checkpoint; {store.path(FP)} is an earlier run's (not resumed: train.resume is false), "
+        f"left as it was"
+    ) in str(info.value)
 
 
 def test_checkpoint_for_another_class_count_is_refused(tmp_path, train_arrays):

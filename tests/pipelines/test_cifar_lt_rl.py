@@ -288,7 +288,10 @@ def test_explicit_parameters_override_the_recipe_and_the_method_model():
         ({"aggregation": {"pools": ["val"]}}, r"'cifar_lt_rl.aggregation.pools\[0\]' must be one of 'test', 'train_re"),
         ({"reflectve": False}, r"parameter 'cifar_lt_rl.reflectve' is unknown \(did you mean 'reflective'\?\)"),
         ({"split": {"imbalance_ratio": "abc"}}, r"'cifar_lt_rl.split.imbalance_ratio' must be a finite number >= 1"),
-        ({"split": {"seed": -1}}, r"'cifar_lt_rl.split.seed' must be an integer >= 0 and <= 4294967295, got -1"),
+        (
+            {"split": {"seed": -1}},
+            r"'cifar_lt_rl.split.seed' must be an integer seed, 0 <= seed < 2\*\*32 \(at most 4294967295\), got -1",
+        ),
         ({"test_agnostic": {"ratios": "abc"}}, r"'cifar_lt_rl.test_agnostic.ratios' must be a list of finite numbers"),
         (
             {"models": {"sade": {"name": "resnet32_experts", "widthz": [1]}}},

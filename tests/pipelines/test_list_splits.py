@@ -196,7 +196,10 @@ BLOCK_KEYS = "dataset, lists, check, class_remap, generate"
             ),
         ),
         ({"check": {"strict": "no"}}, ("places_lt.check.strict", "must be true or false, got 'no'")),  # (3) a type
-        ({"lists": {"num_classes": 0}}, ("places_lt.lists.num_classes", "must be an integer >= 1, got 0")),
+        (
+            {"lists": {"num_classes": 0}},
+            ("places_lt.lists.num_classes", "must be an integer >= 1 and <= 1000000, got 0"),
+        ),
         (
             {"class_remap": {"mode": "alphabetical"}},
             ("places_lt.class_remap.mode", "must be one of 'none', 'frequency', got 'alphabetical'"),
@@ -231,7 +234,7 @@ def test_every_bad_key_of_every_namespace_in_one_error(clean_project):
         run_pipeline(clean_project, "list_splits", params)
     assert info.value.problems == [
         ("inat18_lt.generate.long_tail.imbalance_ratio", "must be an integer >= 1 or a finite number >= 1, got 0.5"),
-        ("places_lt.lists.num_classes", "must be an integer >= 1, got '12'"),
+        ("places_lt.lists.num_classes", "must be an integer >= 1 and <= 1000000, got '12'"),
         ("places_lt.check.speed", "is unknown; known keys: files, decode, strict, workers, max_reported"),
         ("places_lt.check.strict", "must be true or false, got 'no'"),
     ]

@@ -283,7 +283,7 @@ def test_every_bad_key_of_every_namespace_in_one_error(clean_project):
         run_pipeline(clean_project, "ntu_lt", params)
     assert info.value.problems == [
         ("ntu60_xsub.ntu_lt.n_max", "must be an integer >= 1, got '20'"),
-        ("ntu60_xsub.ntu_lt.seed", "must be an integer >= 0 and <= 4294967295, got -1"),
+        ("ntu60_xsub.ntu_lt.seed", "must be an integer seed, 0 <= seed < 2**32 (at most 4294967295), got -1"),
         ("ntu60_xsub.ntu_lt_pyskl.keep_splits", "must be a list of strings, got 'xsub_val'"),
         ("nwucla.ntu_lt.profile", "must be one of 'exponential', 'step', got 'linear'"),
     ]

@@ -29,7 +29,7 @@ from longtail_lab.data.long_tail import class_profile, select_per_class
 from longtail_lab.data.ntu_fields import FIELDS_OF, NWUCLA_NUM_CLASSES, ntu_labels_fast, nwucla_fields
 from longtail_lab.data.ntu_fields import NtuName as NtuName  # re-exported: the name fields live in ntu_fields
 from longtail_lab.data.ntu_fields import ntu_fields as ntu_fields
-from longtail_lab.params import MAX_SEED, ParamBlock, Problems, setting
+from longtail_lab.params import MAX_CLASSES, MAX_SEED, ParamBlock, Problems, setting
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ class LongTailListsParams(ParamBlock):
     """How the long-tailed lists of one benchmark split are made (``long_tail_lists``; the ``ntu_lt`` key of
     an ``ntu_lt`` namespace). Ratios written as integers stay integers (they appear in the summary)."""
 
-    num_classes: int = setting(ge=1)
+    num_classes: int = setting(ge=1, le=MAX_CLASSES)
     imbalance_ratios: tuple[int | float, ...] = setting(ge=1)  # one list per ratio, <list_prefix>_exp_<ratio>
     n_max: int = setting(ge=1)
     list_prefix: str

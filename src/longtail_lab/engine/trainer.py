@@ -11,13 +11,15 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
 from lightning_fabric import Fabric
 from torch import nn
 
-from longtail_lab.engine.checkpoint import RunCheckpoints, atomic_save, check_signature
+from longtail_lab.engine.checkpoint import RunCheckpoints, atomic_save, check_signature, load_weights
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.cpu_memory import keep_freed_memory
 from longtail_lab.engine.objective import Objective, StepContext
@@ -163,7 +165,7 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
     checkpoint = store.load(fingerprint) if (store is not None and fingerprint and cfg.resume) else None
     if checkpoint is not None:
         check_signature(checkpoint, signature, str(store.path(fingerprint)))
-        module.load_state_dict(checkpoint["model"])
+        load_weights(module, checkpoint["model"], store.path(fingerprint))
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         objective.load_state_dict(checkpoint["objective"])
@@ -171,12 +173,15 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
         _set_rng_state(checkpoint["rng"], device)
         start_epoch, history = int(checkpoint["epoch"]), list(checkpoint["history"])
         log.info("resuming from %s at epoch %d/%d", store.path(fingerprint), start_epoch, cfg.epochs)
+    path = store.path(fingerprint) if (store is not None and fingerprint) else None
+    saved_epoch = start_epoch if checkpoint is not None else None  # the epoch of the checkpoint on disk
 
     is_main = fabric.global_rank == 0
     ctx = FabricStepContext(fabric, model)
     with TrainProgress(cfg.epochs, len(batches), enabled=cfg.progress and is_main) as progress:
         for epoch in range(start_epoch, cfg.epochs):
-            record = _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, progress)
+            note = partial(_checkpoint_note, path, saved_epoch, epoch, cfg.resume)
+            record = _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, progress, note)
             record["lr"] = optimizer.param_groups[0]["lr"]
             scheduler.step()
             objective.on_epoch_end(epoch, ctx)
@@ -201,6 +206,7 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
                         "history": history,
                     },
                 )
+            saved_epoch = epoch + 1 if path is not None else None  # rank 0 saved it (the ranks step together)
 
     state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
     run_time = sum(r["time_s"] for r in history)
@@ -219,7 +225,7 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
     return FitResult(state, history, stats)
 
 
-def _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, progress) -> dict:
+def _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, progress, note) -> dict:
     model.train()
     progress.start_epoch(epoch)
     device = fabric.device
@@ -245,9 +251,9 @@ def _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, 
         # the only host syncs inside an epoch: every ``log_every`` steps, or after ``log_interval_s`` seconds
         if step % cfg.log_every == 0 or now - last_sync >= cfg.log_interval_s:
             last_sync = now
-            _raise_if_bad(first_bad, epoch)
+            _raise_if_bad(first_bad, epoch, note)
             progress.update(epoch, step, loss_sum.item() / seen, correct.item() / seen, seen / max(now - started, 1e-9))
-    _raise_if_bad(first_bad, epoch)
+    _raise_if_bad(first_bad, epoch, note)
     took = time.perf_counter() - started
     images = seen * fabric.world_size  # ranks see equal shards (to within one sample)
     return {
@@ -261,15 +267,23 @@ def _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, 
     }
 
 
-def _raise_if_bad(first_bad: torch.Tensor, epoch: int) -> None:
+def _checkpoint_note(path: Path | None, saved_epoch: int | None, epoch: int, resume: bool) -> str:
+    """What is on disk for this configuration when the run stops in 0-based ``epoch``, in words: only what is
+    true (a run without a store saves nothing; a first epoch that did not finish saved nothing)."""
+    if path is None:
+        return "no checkpoint exists (this run saves none)"
+    if saved_epoch is not None:
+        return f"the last good checkpoint {path} (end of epoch {saved_epoch}) was kept"
+    if path.exists():  # train.resume false: an earlier run's file, replaced only at the end of this run's epoch 1
+        why = "train.resume is false" if not resume else "it appeared during this run"
+        return f"this run saved no checkpoint; {path} is an earlier run's (not resumed: {why}), left as it was"
+    return f"no checkpoint exists: epoch {epoch + 1} did not finish, so nothing was saved to {path}"
+
+
+def _raise_if_bad(first_bad: torch.Tensor, epoch: int, note: Callable[[], str]) -> None:
     bad = int(first_bad.item())
     if bad >= 0:
-        kept = (
-            f"the last good checkpoint (end of epoch {epoch}) was kept"
-            if epoch
-            else "no checkpoint was written (this was the first epoch)"
-        )
         raise NonFiniteLossError(
-            f"non-finite loss at epoch {epoch + 1}, step {bad}; the run stopped and {kept}. "
+            f"non-finite loss at epoch {epoch + 1}, step {bad}; the run stopped and {note()}. "
             f"Lower the learning rate (train.lr) or check the data."
         )

@@ -8,6 +8,7 @@ Add a loss: a class here (or in its own small module) and one line in ``LOSSES``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Annotated
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from longtail_lab.models.outputs import ModelOutput
-from longtail_lab.params import Problems, check_kwargs
+from longtail_lab.params import Bounds, Problems, check_kwargs
 
 
 def as_output(output: torch.Tensor | ModelOutput) -> ModelOutput:
@@ -63,7 +64,7 @@ class BalancedSoftmax(nn.Module):
         return soft_cross_entropy(as_output(output).logits.float() + self.log_prior, targets)
 
 
-def _diverse_experts(class_counts, tau: float = 2.0):
+def _diverse_experts(class_counts, tau: Annotated[float, Bounds(ge=0)] = 2.0):
     from longtail_lab.methods.sade import DiverseExpertLoss  # sade builds on this module
 
     return DiverseExpertLoss(class_counts, tau)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from typing import Annotated, Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -22,9 +23,11 @@ from torch import nn
 
 from longtail_lab.models.heads import classifier
 from longtail_lab.models.outputs import ModelOutput
-from longtail_lab.models.resnet_cifar import init_weights, make_stage
+from longtail_lab.models.resnet_cifar import Blocks, Scale, Widths, init_weights, make_stage
+from longtail_lab.params import Bounds
 
-EXPERT_IMPLS = ("grouped", "loop")
+ExpertImpl = Literal["grouped", "loop"]
+EXPERT_IMPLS = get_args(ExpertImpl)
 # benchmarks/expert_impl.py, CPU (2 threads, fp32, batch 128, CIFAR-100, channels_last input), forward+backward:
 # loop 369 ms vs grouped 436 ms (1 thread: 700 vs 824 ms). oneDNN's grouped convolutions with 24/48 channels per
 # group are slower than three dense ones. The loop layout also has SADE's state-dict keys.
@@ -240,12 +243,12 @@ def grouped_state_to_loop(state_dict: Mapping[str, torch.Tensor], num_experts: i
 
 def resnet32_experts(
     num_classes: int,
-    num_experts: int = 3,
-    widths: Sequence[int] = (16, 24, 48),
+    num_experts: Annotated[int, Bounds(ge=1)] = 3,
+    widths: Widths = (16, 24, 48),
     normed_classifier: bool = True,
-    scale: float = 30.0,
-    expert_impl: str = DEFAULT_EXPERT_IMPL,
-    blocks: int = 5,
+    scale: Scale = 30.0,
+    expert_impl: ExpertImpl = DEFAULT_EXPERT_IMPL,
+    blocks: Blocks = 5,
 ) -> ExpertResNetCifar:
     """SADE's CIFAR ``ResNet32Model``: 3 experts, ``reduce_dimension=true`` widths, NormedLinear x30. ``blocks``
     < 5 (BasicBlocks per stage) makes a shallower network for smoke runs; the papers' numbers are for 5."""

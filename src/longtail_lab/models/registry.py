@@ -27,7 +27,7 @@ def check_model_params(params: Mapping | None, prefix: str, problems: Problems) 
         problems.append((prefix, f"must be a mapping with 'name' and the model's options, got {params!r}"))
         return None
     name = params.get("name")
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         problems.append((f"{prefix}.name", f"must be one of {', '.join(sorted(MODELS))}, got {name!r}"))
         return None
     kwargs = check_kwargs(
@@ -37,7 +37,7 @@ def check_model_params(params: Mapping | None, prefix: str, problems: Problems) 
 
 
 def build_model(name: str, num_classes: int, **kwargs) -> nn.Module:
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise UnknownNameError(f"parameter 'model.name': unknown model {name!r}; known: {sorted(MODELS)}")
     return MODELS[name](num_classes=num_classes, **kwargs)
 
@@ -50,7 +50,7 @@ def model_signature(name: str, num_classes: int, **kwargs) -> dict:
 def model_spec(params: dict, num_classes: int) -> tuple[str, dict, dict]:
     """A ``model`` parameter block -> (name, constructor kwargs, signature); lists become tuples' lists."""
     kwargs = {k: v for k, v in params.items() if k != "name"}
-    if "widths" in kwargs:
-        kwargs["widths"] = [int(w) for w in kwargs["widths"]]
+    if "widths" in kwargs:  # checked integers (check_model_params); a list whether written as a list or tuple
+        kwargs["widths"] = list(kwargs["widths"])
     name = params.get("name", "resnet32")
     return name, kwargs, model_signature(name, num_classes, **kwargs)

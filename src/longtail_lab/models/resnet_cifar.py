@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
@@ -10,6 +11,12 @@ from torch import nn
 
 from longtail_lab.models.heads import classifier
 from longtail_lab.models.outputs import ModelOutput
+from longtail_lab.params import Bounds
+
+# What a ``model`` parameter block may hold, checked with the full dotted key before a run (params.check_kwargs).
+Widths = Annotated[tuple[int, int, int], Bounds(ge=1)]  # channels of the three stages
+Blocks = Annotated[int, Bounds(ge=1)]
+Scale = Annotated[float, Bounds(gt=0)]
 
 
 class ShortcutA(nn.Module):
@@ -87,10 +94,10 @@ class ResNetCifar(nn.Module):
 
 def resnet32(
     num_classes: int,
-    widths: Sequence[int] = (16, 32, 64),
+    widths: Widths = (16, 32, 64),
     normed_classifier: bool = False,
-    scale: float = 30.0,
-    blocks: int = 5,
+    scale: Scale = 30.0,
+    blocks: Blocks = 5,
 ) -> ResNetCifar:
     """ResNet-32: 3 x 5 BasicBlocks (6n + 2 layers with n = 5). ``blocks`` < 5 makes the shallower ResNet-(6n+2)
     (1 = ResNet-8), for smoke runs; the papers' numbers are for 5."""

@@ -12,12 +12,7 @@ from typing import Literal
 
 from longtail_lab.data.arrays import DataError
 from longtail_lab.data.long_tail import class_profile, test_agnostic_name
-from longtail_lab.params import (
-    MAX_SEED,
-    ParamBlock,
-    Problems,
-    setting,
-)
+from longtail_lab.params import MAX_CLASSES, MAX_SEED, ParamBlock, Problems, setting
 
 Number = int | float  # an integer stays an integer in the saved configuration
 
@@ -27,7 +22,7 @@ class ListSpec(ParamBlock):
     """Which official list files make the dataset: ``<prefix><name>.txt`` is the list ``<name>``."""
 
     prefix: str = ""
-    num_classes: int = setting(ge=1)
+    num_classes: int = setting(ge=1, le=MAX_CLASSES)
     train: str | None = None  # the training list: class counts, shot groups, frequency ranking
     test: str | None = None
 
