@@ -115,7 +115,10 @@ def compared(history):
     return [{k: r[k] for k in COMPARED} for r in history]
 
 
-@pytest.mark.parametrize("augment", [PLAIN, HEAVY], ids=["crop_flip", "autoaugment_cutout"])
+# the heavy-augmentation variant runs in the slow tier (crop_flip covers the resume path in every run)
+@pytest.mark.parametrize(
+    "augment", [PLAIN, pytest.param(HEAVY, marks=pytest.mark.slow)], ids=["crop_flip", "autoaugment_cutout"]
+)
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, train_arrays, augment):
     full = run(train_arrays, SupervisedObjective(CrossEntropy()), RunCheckpoints(tmp_path / "a"), augment)
     assert full.stats["resumed_from_epoch"] == 0

@@ -287,7 +287,10 @@ class InterruptedReflective(ReflectiveObjective):
         return super().loss(model, images, targets, indices, epoch)
 
 
-@pytest.mark.parametrize("released", [False, True], ids=["default", "released_review"])
+# the released-review variant runs in the slow tier (the default variant covers the resume path in every run)
+@pytest.mark.parametrize(
+    "released", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["default", "released_review"]
+)
 def test_interrupted_reflective_run_resumes_to_the_same_weights_and_memory(tmp_path, released):
     train, _ = tiny_cifar(10, train_per_class=12, test_per_class=1, seed=5)
     cfg = TrainConfig.from_params(

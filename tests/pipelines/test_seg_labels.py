@@ -183,6 +183,7 @@ def test_rerun_makes_a_new_identical_version(converted, tmp_path):
     assert len(versions(project / "data/test_env/03_primary/seg_labels/cityscapes/label_maps")) == 1
 
 
+@pytest.mark.slow  # three namespaces through one session; absent datasets are also covered by the unit tests
 def test_only_cityscapes_present_runs_and_reports_the_others_absent(tmp_path):
     project, _ = new_project(tmp_path / "p", gtav=False, synthia=False, missing_label=False)
     run(project)
