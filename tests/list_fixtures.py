@@ -21,6 +21,15 @@ LAYOUTS = {
 }
 
 
+def write_pngs(root: Path, names: tuple[str, ...] = ("a/0.png", "a/1.png", "b/2.png")) -> Path:
+    """Tiny black PNGs at ``root/<name>`` (folders created); returns ``root``."""
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.zeros((3, 3, 3), np.uint8)).save(path)
+    return root
+
+
 def _png(value: int) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.full((4, 4, 3), value, dtype=np.uint8)).save(buffer, format="PNG")

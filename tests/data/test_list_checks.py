@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from longtail_lab.data.list_checks import check_list, problems_table
 from longtail_lab.data.list_files import scan_list
+from tests.list_fixtures import write_pngs
 
 
 @pytest.fixture
 def root(tmp_path):
-    root = tmp_path / "images"
-    for name in ("a/0.png", "a/1.png", "b/2.png"):
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.zeros((3, 3, 3), np.uint8)).save(path)
+    root = write_pngs(tmp_path / "images")
     (root / "b" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     (root / "a" / "sub").mkdir()  # a folder is not an image
     (tmp_path / "outside.png").write_bytes(b"x")

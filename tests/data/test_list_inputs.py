@@ -14,15 +14,12 @@ from longtail_lab.data.list_checks import check_list
 from longtail_lab.data.list_files import LabelList, parse_list, read_list, resolve_paths, scan_list
 from longtail_lab.data.splits import long_tail_from_list, select_split
 from longtail_lab.data.splits import test_agnostic_lists as agnostic_lists
+from tests.list_fixtures import write_pngs
 
 
 @pytest.fixture
 def root(tmp_path):
-    root = tmp_path / "images"
-    for name in ("a/0.png", "a/1.png", "b/2.png"):
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.zeros((3, 3, 3), np.uint8)).save(path)
+    root = write_pngs(tmp_path / "images")
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     Image.fromarray(np.zeros((3, 3, 3), np.uint8)).save(outside / "x.png")

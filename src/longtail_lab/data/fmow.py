@@ -42,6 +42,7 @@ import pandas as pd
 from PIL import Image
 
 from longtail_lab.data.arrays import DataError
+from longtail_lab.data.file_names import is_utf8, printable
 from longtail_lab.data.fmow_records import RecordError, parse_boxes, read_record
 
 log = logging.getLogger(__name__)
@@ -120,14 +121,14 @@ def index_layout(root: str | Path, image_format: str = "jpg") -> FmowIndex:
     image_suffix = f"_rgb.{image_format}"
     rows, problems = [], []
     for split_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not _utf8(split_dir.name):
+        if not is_utf8(split_dir.name):
             continue  # not a split any parameter can name
         for dirpath, dirnames, filenames in os.walk(split_dir):
             rel_dir = Path(dirpath).relative_to(root)
-            for name in sorted(n for n in dirnames + filenames if not _utf8(n)):  # no table could hold it
-                problems.append((split_dir.name, _printable(rel_dir / name), None, "bad_name", "not valid UTF-8"))
-            dirnames[:] = sorted(d for d in dirnames if _utf8(d))
-            names = {n for n in filenames if _utf8(n)}
+            for name in sorted(n for n in dirnames + filenames if not is_utf8(n)):  # no table could hold it
+                problems.append((split_dir.name, printable(rel_dir / name), None, "bad_name", "not valid UTF-8"))
+            dirnames[:] = sorted(d for d in dirnames if is_utf8(d))
+            names = {n for n in filenames if is_utf8(n)}
             for name in sorted(names):
                 rel = rel_dir / name
                 if name.endswith("_rgb.json"):
@@ -146,20 +147,6 @@ def index_layout(root: str | Path, image_format: str = "jpg") -> FmowIndex:
                     problems.append((split_dir.name, str(rel), None, "missing_json", "no _rgb.json next to it"))
     images = pd.DataFrame(rows, columns=INDEX_COLUMNS)
     return FmowIndex(root, images, problem_frame(problems))
-
-
-def _utf8(name: str) -> bool:
-    """False for a file name with bytes that are not UTF-8 (Python holds them as surrogates)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _printable(path: Path) -> str:
-    """The path with its undecodable bytes written as ``\\xNN``."""
-    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
 
 
 def problem_frame(rows: Iterable[tuple]) -> pd.DataFrame:

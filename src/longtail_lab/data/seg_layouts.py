@@ -16,7 +16,6 @@ escapes, and the conversion reports it as a skip too.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from longtail_lab.data.arrays import DataError
+from longtail_lab.data.file_names import is_utf8, printable
 from longtail_lab.data.png_check import check_png
 
 LAYOUTS = ("cityscapes", "gtav", "synthia")
@@ -117,26 +117,14 @@ def _require_dir(root: Path, sub: str, layout: str, expected: str) -> Path:
     return folder
 
 
-def _utf8(path: str) -> bool:
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _printable(path: str) -> str:
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
 def _pair_up(layout: str, root: Path, images: list[SegSample], labels_on_disk: set[str]) -> SegIndex:
-    bad = tuple(replace(s, image=_printable(s.image), label=_printable(s.label), split=_printable(s.split),
-                        city=_printable(s.city)) for s in images if not _utf8(s.image))  # fmt: skip
-    images = [s for s in images if _utf8(s.image)]
+    bad = tuple(replace(s, image=printable(s.image), label=printable(s.label), split=printable(s.split),
+                        city=printable(s.city)) for s in images if not is_utf8(s.image))  # fmt: skip
+    images = [s for s in images if is_utf8(s.image)]
     samples = tuple(s for s in images if s.label in labels_on_disk)
     missing = tuple(s for s in images if s.label not in labels_on_disk)
     named = {s.label for s in images} | {s.label for s in bad}
-    orphans = tuple(sorted(_printable(p) for p in labels_on_disk if _printable(p) not in named))
+    orphans = tuple(sorted(printable(p) for p in labels_on_disk if printable(p) not in named))
     if not images and not bad:
         raise DataError(f"{root}: no {layout} images found")
     return SegIndex(layout, root, True, samples, missing, orphans, bad)
@@ -149,7 +137,7 @@ def _discover_cityscapes(root: Path) -> SegIndex:
     for path in sorted(image_root.glob("*/*/*_leftImg8bit.png")):
         split, city = path.parent.parent.name, path.parent.name
         match = CITYSCAPES_IMAGE.fullmatch(path.name)
-        if (match is None or match["city"] != city) and _utf8(str(path)):  # an undecodable name: a skip
+        if (match is None or match["city"] != city) and is_utf8(str(path)):  # an undecodable name: a skip
             raise DataError(f"{path}: not a Cityscapes image name '{city}_<seq>_<frame>_leftImg8bit.png'")
         stem = path.name[: -len("leftImg8bit.png")]
         label = f"gtFine/{split}/{city}/{stem}gtFine_labelIds.png"
