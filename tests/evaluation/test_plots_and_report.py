@@ -120,3 +120,16 @@ def test_summary_line_rounds_and_names_empty_shot_groups():
     line = summary_line({"top1": 0.12150000001, "many": None, "medium": 0.0, "few": 0.1350000003973643})
     assert line == "top-1 0.1215 many n/a (no class) medium 0.0000 few 0.1350"
     assert summary_line({"top1": 0.5, "ece": 0.03125}, ("top1", "ece")) == "top-1 0.5000 ECE 0.0312"
+
+
+def test_a_one_epoch_run_shows_its_points_on_whole_epoch_ticks():
+    history = pd.DataFrame(
+        {"epoch": [1], "loss": [4.6], "train_acc": [0.01], "lr": [0.1], "review_loss": [0.0], "review_kept": [0.3]}
+    )
+    fig = training_curves(history, "one epoch")
+    assert [list(ax.get_xticks()) for ax in fig.axes[:4]] == [[1]] * 4
+    review, kept = fig.axes[3].lines[0], fig.axes[4].lines[0]
+    assert review.get_marker() != "None" and kept.get_marker() != "None"  # a single point stays visible
+    many = pd.DataFrame({"epoch": range(1, 31), "loss": range(30), "train_acc": [0.5] * 30, "lr": [0.1] * 30})
+    ticks = training_curves(many, "thirty").axes[0].get_xticks()
+    assert all(float(t).is_integer() for t in ticks)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
 GROUP_COLORS = {"many": "tab:blue", "medium": "tab:orange", "few": "tab:red"}
 
@@ -160,17 +160,22 @@ def training_curves(history: pd.DataFrame, title: str):
     axes[2].set(title="learning rate", xlabel="epoch", yscale="log")
     if review:
         ax = axes[3]
-        ax.plot(epochs, history["review_loss"], color="black", label="review loss (left)")
+        ax.plot(epochs, history["review_loss"], color="black", marker="o", ms=3, label="review loss (left)")
         ax.set(title="knowledge review", xlabel="epoch", ylabel="review loss")
         kept = ax.twinx()
-        kept.plot(epochs, history["review_kept"], color="grey", ls="--", label="kept, all (right)")
+        kept.plot(epochs, history["review_kept"], color="grey", ls="--", marker=".", label="kept, all (right)")
         for group, color in GROUP_COLORS.items():
             column = f"review_kept_{group}"
             if column in history.columns and history[column].notna().any():
-                kept.plot(epochs, history[column], color=color, ls="--", label=f"kept, {group}")
+                kept.plot(epochs, history[column], color=color, ls="--", marker=".", label=f"kept, {group}")
         kept.set(ylabel="share of samples in the review", ylim=(0, 1))
         lines = ax.get_legend_handles_labels()[0] + kept.get_legend_handles_labels()[0]
         ax.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="lower right")
+    for ax in axes:  # whole epochs only (a short run otherwise gets ticks at 0.96, 0.98, ...)
+        if len(epochs) <= 10:
+            ax.set_xticks(list(epochs))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
     return fig
