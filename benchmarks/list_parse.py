@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from longtail_lab.data.list_checks import check_list
-from longtail_lab.data.list_files import scan_list
-from longtail_lab.data.long_tail import class_profile
+from longtail_lab.data.lists.checks import check_list
+from longtail_lab.data.lists.format import scan_list
+from longtail_lab.data.lists.long_tail import class_profile
 
 LINES, CLASSES = 437_513, 8_142
 

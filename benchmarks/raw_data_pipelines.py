@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from longtail_lab.data.fmow import index_layout
-from longtail_lab.data.fmow_crops import plan_crops
-from longtail_lab.data.seg_conversion import ConversionSettings, LabelMapWriter
-from longtail_lab.data.seg_layouts import discover
+from longtail_lab.data.fmow.crop_rule import index_layout
+from longtail_lab.data.fmow.crop_writer import plan_crops
+from longtail_lab.data.segmentation.conversion import ConversionSettings, LabelMapWriter
+from longtail_lab.data.segmentation.layouts import discover
 
 CITYSCAPES_IDS = np.array([7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33, 0, 1, 4])
 

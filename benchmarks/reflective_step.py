@@ -32,13 +32,13 @@ from functools import partial
 import numpy as np
 import torch
 
-from longtail_lab.data.arrays import ImageArrays
-from longtail_lab.data.long_tail import class_profile
+from longtail_lab.data.images.arrays import ImageArrays
+from longtail_lab.data.lists.long_tail import class_profile
 from longtail_lab.engine.array_training import build_augment, fit_arrays
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.cpu_memory import keep_freed_memory
 from longtail_lab.engine.loaders import DeviceArrayBatches
-from longtail_lab.engine.objective import StepContext
+from longtail_lab.engine.step import StepContext
 from longtail_lab.methods import reflective
 from longtail_lab.methods.objectives import build_objective
 from longtail_lab.models import build_model, model_signature

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from longtail_lab.data.long_tail import class_profile
+from longtail_lab.data.lists.long_tail import class_profile
 from longtail_lab.methods.reflective import class_medians, class_similarity
 
 

@@ -18,8 +18,8 @@ from functools import partial
 import numpy as np
 import torch
 
-from longtail_lab.data.arrays import ImageArrays
-from longtail_lab.data.long_tail import class_profile
+from longtail_lab.data.images.arrays import ImageArrays
+from longtail_lab.data.lists.long_tail import class_profile
 from longtail_lab.engine.array_training import build_augment, fit_arrays
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.methods.losses import build_loss

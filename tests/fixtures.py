@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from longtail_lab.data.arrays import ImageArrays
-from longtail_lab.data.cifar import write_cifar_layout
+from longtail_lab.data.images.arrays import ImageArrays
+from longtail_lab.data.images.cifar import write_cifar_layout
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from longtail_lab.data.ntu_names import list_name, long_tail_names, names_from_sequence
+from longtail_lab.data.skeletons.ntu_names import list_name, long_tail_names, names_from_sequence
 
 # The long-tailed lists the test environment asks for (conf/test/parameters_ntu_lt.yml).
 TEST_RATIOS = (2, 10)

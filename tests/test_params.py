@@ -15,7 +15,8 @@ from typing import Annotated, Any
 import pytest
 from kedro.config import OmegaConfigLoader
 
-from longtail_lab.params import MAX_SEED, Bounds, ParamBlock, ParameterError, Problems, check_kwargs, setting
+from longtail_lab.errors import ParameterError
+from longtail_lab.params import MAX_SEED, Bounds, ParamBlock, Problems, check_kwargs, setting
 from tests.fixtures import PROJECT_ROOT
 
 HOSTILE = (math.nan, math.inf, -math.inf, "abc", True, 2**70, [1])
@@ -29,7 +30,7 @@ class _Sources:
 
 
 def _blocks():
-    from longtail_lab.data.fmow_crops import CropParams
+    from longtail_lab.data.fmow.crop_writer import CropParams
     from longtail_lab.pipelines.cifar_lt.parameters import CifarLtParams
     from longtail_lab.pipelines.cifar_lt_rl.parameters import CifarLtRlParams
     from longtail_lab.pipelines.list_splits.parameters import ListSplitsBlock

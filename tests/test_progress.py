@@ -81,8 +81,8 @@ def test_prediction_reports_its_batches(tty):
 
 
 def test_fmow_crops_draw_their_bar_on_a_terminal(tty, tmp_path):
-    from longtail_lab.data.fmow import index_layout
-    from longtail_lab.data.fmow_crops import plan_crops
+    from longtail_lab.data.fmow.crop_rule import index_layout
+    from longtail_lab.data.fmow.crop_writer import plan_crops
     from tests.fmow_fixtures import write_fmow_tree
 
     write_fmow_tree(tmp_path / "fmow")
@@ -94,8 +94,8 @@ def test_fmow_crops_draw_their_bar_on_a_terminal(tty, tmp_path):
 
 
 def test_segmentation_labels_draw_their_bar_on_a_terminal(tty, tmp_path):
-    from longtail_lab.data.seg_conversion import ConversionSettings, LabelMapWriter
-    from longtail_lab.data.seg_layouts import discover
+    from longtail_lab.data.segmentation.conversion import ConversionSettings, LabelMapWriter
+    from longtail_lab.data.segmentation.layouts import discover
     from tests.seg_fixtures import write_cityscapes
 
     write_cityscapes(tmp_path / "cityscapes")

@@ -179,7 +179,7 @@ def test_kedro_commands_print_no_omegaconf_deprecation_warnings(tmp_path):
 def test_a_typo_in_the_namespace_of_an_override_stops_the_run_before_anything(tmp_path):
     from kedro.framework.session import KedroSession
 
-    from longtail_lab.params import ParameterError
+    from longtail_lab.errors import ParameterError
     from tests.fixtures import make_project_copy
 
     project = make_project_copy(tmp_path / "project")
@@ -193,9 +193,8 @@ def test_a_typo_in_the_namespace_of_an_override_stops_the_run_before_anything(tm
 
 
 def test_bad_input_errors_print_their_message_without_a_traceback(capsys, monkeypatch):
-    from longtail_lab.data.arrays import DataError
+    from longtail_lab.errors import DataError, ParameterError
     from longtail_lab.hooks import short_input_errors
-    from longtail_lab.params import ParameterError
 
     passed_on = []
     hook = short_input_errors(lambda *exc: passed_on.append(exc[0]))

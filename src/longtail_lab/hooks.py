@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from kedro.framework.hooks import hook_impl
 
 import longtail_lab
-from longtail_lab.data.arrays import DataError
-from longtail_lab.errors import CheckpointError, ConfigurationBusyError
-from longtail_lab.params import ParameterError
+from longtail_lab.errors import CheckpointError, ConfigurationBusyError, DataError, ParameterError
 from longtail_lab.run_versions import RunVersions
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from longtail_lab.data.arrays import DataError
+from longtail_lab.errors import ParameterError
 
 Problems = list[tuple[str, str]]
 RUN_CONFIG_EXTRAS = ("namespace", "run")  # what a run configuration holds besides its settings
@@ -41,19 +41,6 @@ MAX_SEED = 2**32 - 1  # numpy's legacy RNG and torch generators take seeds in [0
 SEED_BOUNDS = {"ge": 0, "le": MAX_SEED}
 INT64 = (-(2**63), 2**63 - 1)  # what numpy, torch and the C code under them take as an integer
 MAX_CLASSES = 1_000_000  # bound of a ``num_classes`` key: per-class arrays are allocated from it (iNat-2018: 8142)
-
-
-class ParameterError(DataError):
-    """One or more bad parameters; ``problems`` holds ``(full dotted key, what is wrong)`` pairs."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        self.problems = list(problems)
-        lines = [f"parameter '{key}' {message}" for key, message in self.problems]
-        if len(lines) == 1:
-            text = lines[0]
-        else:
-            text = f"{len(lines)} bad parameters:\n" + "\n".join(f"  - {line}" for line in lines)
-        super().__init__(text)
 
 
 @dataclasses.dataclass(frozen=True)

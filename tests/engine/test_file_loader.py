@@ -10,12 +10,12 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.files import ListImageDataset
-from longtail_lab.data.list_files import LabelList
+from longtail_lab.data.images.files import ListImageDataset
+from longtail_lab.data.lists.format import LabelList
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.loaders import LoaderBatches
 from longtail_lab.engine.trainer import fit
+from longtail_lab.errors import DataError
 from longtail_lab.methods.losses import CrossEntropy
 from longtail_lab.methods.supervised import SupervisedObjective
 from longtail_lab.models import build_model, model_signature

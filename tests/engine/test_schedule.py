@@ -9,7 +9,7 @@ import torch
 
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.schedule import build_optimizer, build_scheduler, lr_factor
-from longtail_lab.params import ParameterError
+from longtail_lab.errors import ParameterError
 
 
 @pytest.mark.parametrize("epoch", range(5))

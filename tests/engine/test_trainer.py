@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from longtail_lab.engine.array_training import fit_arrays
-from longtail_lab.engine.checkpoint import CheckpointError, RunCheckpoints, atomic_save
+from longtail_lab.engine.checkpoints import CheckpointError, RunCheckpoints, atomic_save
 from longtail_lab.engine.config import TrainConfig
-from longtail_lab.engine.trainer import NonFiniteLossError
+from longtail_lab.errors import NonFiniteLossError
 from longtail_lab.methods.losses import CrossEntropy
 from longtail_lab.methods.supervised import SupervisedObjective
 from longtail_lab.models import build_model, model_signature

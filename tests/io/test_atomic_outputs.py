@@ -25,7 +25,7 @@ from longtail_lab.atomic import (
     remove_stale_temporaries,
     temporary_name,
 )
-from longtail_lab.data.list_files import LabelList
+from longtail_lab.data.lists.format import LabelList
 from longtail_lab.io import CSVDataset, JSONDataset, ListFileDataset, MatplotlibDataset, TorchCheckpointDataset
 
 VERSION = "2026-01-01T00.00.00.000Z"

@@ -7,10 +7,10 @@ import pytest
 import torch
 from kedro.io.core import DatasetError, Version
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.list_files import LabelList, format_list
-from longtail_lab.data.sources import ImageSources
-from longtail_lab.engine.checkpoint import CheckpointError
+from longtail_lab.data.images.sources import ImageSources
+from longtail_lab.data.lists.format import LabelList, format_list
+from longtail_lab.engine.checkpoints import CheckpointError
+from longtail_lab.errors import DataError
 from longtail_lab.io import (
     ImageSourcesDataset,
     ListFileDataset,

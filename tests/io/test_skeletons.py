@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from kedro.io.core import DatasetError, Version
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.ntu_names import names_from_sequence
-from longtail_lab.data.pyskl import AnnotationSet, read_annotations
+from longtail_lab.data.skeletons.ntu_names import names_from_sequence
+from longtail_lab.data.skeletons.pyskl import AnnotationSet, read_annotations
+from longtail_lab.errors import DataError
 from longtail_lab.io.skeletons import NameListDataset, NameListSetDataset, PysklAnnotationsDataset
 from tests.ntu_fixtures import annotation, write_names
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from longtail_lab.data.augment import DeviceAugment, StrongViewAugment
+from longtail_lab.data.images.augment import DeviceAugment, StrongViewAugment
 from longtail_lab.engine.predict import predict_expert_logits, predict_logits
 from longtail_lab.methods.aggregation import (
     AggregationResult,

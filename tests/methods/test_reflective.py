@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 
 from longtail_lab.engine.array_training import fit_arrays
-from longtail_lab.engine.checkpoint import RunCheckpoints
+from longtail_lab.engine.checkpoints import RunCheckpoints
 from longtail_lab.engine.config import TrainConfig
-from longtail_lab.engine.objective import StepContext
+from longtail_lab.engine.step import StepContext
 from longtail_lab.methods.losses import BalancedSoftmax, CrossEntropy
 from longtail_lab.methods.objectives import build_objective
 from longtail_lab.methods.reflective import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from longtail_lab.data.arrays import DataError
+from longtail_lab.errors import DataError
 from tests.fixtures import make_project_copy
 from tests.fmow_fixtures import EXPECTED_SKIPS, write_fmow_tree
 from tests.list_fixtures import write_list_dataset

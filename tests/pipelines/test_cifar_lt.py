@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import torch
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.long_tail import class_profile
-from longtail_lab.data.long_tail import test_agnostic_counts as agnostic_counts
+from longtail_lab.data.lists.long_tail import class_profile
+from longtail_lab.data.lists.long_tail import test_agnostic_counts as agnostic_counts
+from longtail_lab.errors import DataError
 from longtail_lab.models import build_model
 from tests.pipelines.conftest import AGNOSTIC, new_project, outputs_snapshot, run_pipeline, version_names, versioned
 

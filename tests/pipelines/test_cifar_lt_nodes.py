@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.list_files import LabelList
-from longtail_lab.data.sources import ImageSources
-from longtail_lab.engine.checkpoint import RunCheckpoints
+from longtail_lab.data.images.sources import ImageSources
+from longtail_lab.data.lists.format import LabelList
+from longtail_lab.engine.checkpoints import RunCheckpoints
+from longtail_lab.errors import DataError
 from longtail_lab.pipelines.cifar_lt.nodes import train_model
 from longtail_lab.pipelines.cifar_lt.parameters import CifarLtParams
 from tests.fixtures import write_tiny_cifar10

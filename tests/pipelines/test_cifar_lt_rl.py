@@ -14,11 +14,11 @@ import torch
 from rich.console import Console
 
 import longtail_lab.progress as progress_module
-from longtail_lab.data.long_tail import class_profile
-from longtail_lab.data.long_tail import test_agnostic_counts as agnostic_counts
+from longtail_lab.data.lists.long_tail import class_profile
+from longtail_lab.data.lists.long_tail import test_agnostic_counts as agnostic_counts
 from longtail_lab.engine.predict import predict_expert_logits
+from longtail_lab.errors import ParameterError
 from longtail_lab.models import build_model
-from longtail_lab.params import ParameterError
 from longtail_lab.pipelines.cifar_lt_rl.parameters import CifarLtRlParams
 from tests.fixtures import tiny_cifar
 from tests.pipelines.conftest import AGNOSTIC, new_project, run_pipeline, version_names, versioned
@@ -320,7 +320,7 @@ def test_every_bad_key_is_reported_at_once():
 
 
 def test_an_unknown_dataset_is_reported_with_the_other_bad_keys():
-    from longtail_lab.data.sources import ImageSources
+    from longtail_lab.data.images.sources import ImageSources
 
     cifar = {"format": "cifar", "path": "x"}
     sources = ImageSources({"cifar10": cifar, "cifar10_jpg": cifar})

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.params import ParameterError
+from longtail_lab.errors import DataError, ParameterError
 from tests.fixtures import make_project_copy
 from tests.fmow_fixtures import CORRUPT_JPEG, CORRUPT_JSON, EXPECTED_CSV_ROWS, EXPECTED_SKIPS, TREE, write_fmow_tree
 from tests.pipelines.conftest import outputs_snapshot, run_pipeline, versioned

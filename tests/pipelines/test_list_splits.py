@@ -7,11 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.list_files import read_list
-from longtail_lab.data.long_tail import class_profile
-from longtail_lab.data.long_tail import test_agnostic_counts as agnostic_counts
-from longtail_lab.params import ParameterError
+from longtail_lab.data.lists.format import read_list
+from longtail_lab.data.lists.long_tail import class_profile
+from longtail_lab.data.lists.long_tail import test_agnostic_counts as agnostic_counts
+from longtail_lab.errors import DataError, ParameterError
 from tests.fixtures import make_project_copy
 from tests.list_fixtures import LAYOUTS, NUM_CLASSES, TEST_PER_CLASS, TRAIN_COUNTS, write_all_list_datasets
 from tests.pipelines.conftest import outputs_snapshot, run_pipeline, version_names, versioned
@@ -265,7 +264,7 @@ def test_run_config_records_the_resolved_block(list_project):
 
 
 def test_two_files_with_one_short_name_are_an_error():
-    from longtail_lab.data.list_files import ListFolder
+    from longtail_lab.data.lists.format import ListFolder
     from longtail_lab.pipelines.list_splits.nodes import check_lists
     from longtail_lab.pipelines.list_splits.parameters import ListSplitsBlock
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.long_tail import class_profile
-from longtail_lab.data.long_tail import test_agnostic_counts as agnostic_counts
+from longtail_lab.data.lists.long_tail import class_profile
+from longtail_lab.data.lists.long_tail import test_agnostic_counts as agnostic_counts
+from longtail_lab.errors import DataError
 from tests.pipelines.conftest import AGNOSTIC, outputs_snapshot, run_pipeline, version_names, versioned
 
 NAMESPACES = {"cifar10_lt": ("cifar10", 10), "cifar100_lt": ("cifar100", 100)}

@@ -8,10 +8,9 @@ import shutil
 
 import pytest
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.long_tail import class_profile
-from longtail_lab.data.pyskl import read_annotations
-from longtail_lab.params import ParameterError
+from longtail_lab.data.lists.long_tail import class_profile
+from longtail_lab.data.skeletons.pyskl import read_annotations
+from longtail_lab.errors import DataError, ParameterError
 from tests.fixtures import make_project_copy
 from tests.ntu_fixtures import (
     NTU_SPLITS,

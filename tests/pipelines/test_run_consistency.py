@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from longtail_lab.data.arrays import DataError
+from longtail_lab.errors import DataError
 from longtail_lab.io.atomic_outputs import JSONDataset
 from longtail_lab.io.list_files import ListFileDataset, ListFileSetDataset
 from tests.pipelines.conftest import new_project, run_pipeline, version_names, versioned

@@ -11,13 +11,12 @@ import pytest
 from kedro.io.core import DatasetError
 from PIL import Image
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.seg_labels import (
+from longtail_lab.data.segmentation.label_spaces import (
     TRAINID19_NAMES,
     class_names,
 )
-from longtail_lab.data.seg_layouts import stal_label_path
-from longtail_lab.params import ParameterError
+from longtail_lab.data.segmentation.layouts import stal_label_path
+from longtail_lab.errors import DataError, ParameterError
 from tests.fixtures import make_project_copy
 from tests.pipelines.conftest import outputs_snapshot
 from tests.seg_fixtures import (

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from longtail_lab.data.arrays import ImageArrays
-from longtail_lab.data.augment import AugmentParams, DeviceAugment
-from longtail_lab.engine.checkpoint import RunCheckpoints, fingerprint
+from longtail_lab.data.images.arrays import ImageArrays
+from longtail_lab.data.images.augment import AugmentParams, DeviceAugment
+from longtail_lab.engine.checkpoints import RunCheckpoints, fingerprint
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.loaders import DeviceArrayBatches
-from longtail_lab.engine.objective import Objective
+from longtail_lab.engine.step import Objective
 from longtail_lab.engine.trainer import FitResult, fit
 
 log = logging.getLogger(__name__)

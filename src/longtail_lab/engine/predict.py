@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from longtail_lab.data.augment import to_eval_tensor
+from longtail_lab.data.images.augment import to_eval_tensor
 
 # transform(uint8 NHWC batch on the device, generator) -> normalised float NCHW batch
 BatchTransform = Callable[[torch.Tensor, "torch.Generator | None"], torch.Tensor]

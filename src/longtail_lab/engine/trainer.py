@@ -19,19 +19,16 @@ import torch
 from lightning_fabric import Fabric
 from torch import nn
 
-from longtail_lab.engine.checkpoint import RunCheckpoints, atomic_save, check_signature, load_weights
+from longtail_lab.engine.checkpoints import RunCheckpoints, atomic_save, check_signature, load_weights
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.cpu_memory import keep_freed_memory
-from longtail_lab.engine.objective import Objective, StepContext
 from longtail_lab.engine.progress import TrainProgress
 from longtail_lab.engine.schedule import build_optimizer, build_scheduler
+from longtail_lab.engine.step import Objective, StepContext
 from longtail_lab.engine.threads import use_threads
+from longtail_lab.errors import NonFiniteLossError
 
 log = logging.getLogger(__name__)
-
-
-class NonFiniteLossError(FloatingPointError):
-    pass
 
 
 @dataclass

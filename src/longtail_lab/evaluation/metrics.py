@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from torchmetrics.functional.classification import multiclass_accuracy, multiclass_calibration_error
 
-from longtail_lab.data.long_tail import shot_groups
+from longtail_lab.data.lists.long_tail import shot_groups
 from longtail_lab.params import ParamBlock, setting
 
 

@@ -1,7 +1,7 @@
 """Custom Kedro datasets (catalog ``type: longtail_lab.io.<Name>``). Used by the catalog only."""
 
 from longtail_lab.io.atomic_outputs import CSVDataset, JSONDataset, MatplotlibDataset
-from longtail_lab.io.checkpoints import RunCheckpointsDataset, TorchCheckpointDataset
+from longtail_lab.io.checkpoint_datasets import RunCheckpointsDataset, TorchCheckpointDataset
 from longtail_lab.io.fmow import FmowLayoutDataset
 from longtail_lab.io.folders import VersionedFolderDataset
 from longtail_lab.io.list_files import ListFileDataset, ListFileSetDataset, ListFolderDataset

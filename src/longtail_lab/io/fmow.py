@@ -8,7 +8,7 @@ from typing import Any
 from kedro.io.core import AbstractDataset, DatasetError
 from kedro_datasets._typing import TablePreview
 
-from longtail_lab.data.fmow import INDEX_COLUMNS, FmowIndex, index_layout
+from longtail_lab.data.fmow.crop_rule import INDEX_COLUMNS, FmowIndex, index_layout
 
 
 class FmowLayoutDataset(AbstractDataset[None, FmowIndex]):

@@ -8,8 +8,8 @@ from kedro.io.core import AbstractDataset, Version
 from kedro_datasets._typing import TablePreview
 
 from longtail_lab.atomic import atomic_folder, atomic_write_bytes
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.list_files import LabelList, ListFolder, check_labels, format_list, read_list
+from longtail_lab.data.lists.format import LabelList, ListFolder, check_labels, format_list, read_list
+from longtail_lab.errors import DataError
 from longtail_lab.io._local import LocalVersionedDataset
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from kedro.io.core import AbstractDataset, DatasetError
 
-from longtail_lab.data.seg_layouts import LAYOUTS, SegIndex, discover
+from longtail_lab.data.segmentation.layouts import LAYOUTS, SegIndex, discover
 
 
 class SegLayoutDataset(AbstractDataset):

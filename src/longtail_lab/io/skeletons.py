@@ -8,9 +8,15 @@ from pathlib import Path
 from kedro.io.core import Version
 
 from longtail_lab.atomic import atomic_folder, atomic_write_bytes
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.ntu_names import SampleNames, check_num_classes, format_names, names_from_sequence, read_names
-from longtail_lab.data.pyskl import AnnotationSet, dumps_annotations, read_annotations
+from longtail_lab.data.skeletons.ntu_names import (
+    SampleNames,
+    check_num_classes,
+    format_names,
+    names_from_sequence,
+    read_names,
+)
+from longtail_lab.data.skeletons.pyskl import AnnotationSet, dumps_annotations, read_annotations
+from longtail_lab.errors import DataError
 from longtail_lab.io._local import LocalVersionedDataset
 
 _SAFE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")

@@ -6,7 +6,7 @@ from typing import Any
 
 from kedro.io.core import AbstractDataset, DatasetError
 
-from longtail_lab.data.sources import ImageSources
+from longtail_lab.data.images.sources import ImageSources
 
 
 class ImageSourcesDataset(AbstractDataset):

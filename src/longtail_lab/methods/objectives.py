@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from longtail_lab.engine.objective import Objective
+from longtail_lab.engine.step import Objective
 from longtail_lab.methods.losses import build_loss
 from longtail_lab.methods.reflective import ReflectiveObjective, ReflectiveOptions
 from longtail_lab.methods.supervised import SupervisedObjective

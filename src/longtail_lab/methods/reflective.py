@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from longtail_lab.data.long_tail import shot_groups
-from longtail_lab.engine.objective import Objective, StepContext
+from longtail_lab.data.lists.long_tail import shot_groups
+from longtail_lab.engine.step import Objective, StepContext
 from longtail_lab.models.outputs import ModelOutput
 from longtail_lab.params import ParamBlock, Problems, setting
 

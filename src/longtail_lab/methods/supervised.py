@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from longtail_lab.engine.objective import Objective
+from longtail_lab.engine.step import Objective
 
 
 class SupervisedObjective(Objective):

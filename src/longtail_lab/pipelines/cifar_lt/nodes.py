@@ -7,12 +7,12 @@ from functools import partial
 
 import pandas as pd
 
-from longtail_lab.data.list_files import LabelList
-from longtail_lab.data.sources import ImageSources
-from longtail_lab.data.split_identity import check_checkpoint_split, trained_split_sha
-from longtail_lab.data.splits import list_rows, select_split
+from longtail_lab.data.images.sources import ImageSources
+from longtail_lab.data.lists.format import LabelList
+from longtail_lab.data.lists.split_identity import check_checkpoint_split, trained_split_sha
+from longtail_lab.data.lists.splits import list_rows, select_split
 from longtail_lab.engine.array_training import train_split
-from longtail_lab.engine.checkpoint import RunCheckpoints, load_trained_model
+from longtail_lab.engine.checkpoints import RunCheckpoints, load_trained_model
 from longtail_lab.engine.predict import predict_logits
 from longtail_lab.engine.threads import use_threads
 from longtail_lab.evaluation.metrics import long_tail_report

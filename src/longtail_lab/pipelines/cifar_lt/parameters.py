@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from longtail_lab.data.augment import AugmentParams
+from longtail_lab.data.images.augment import AugmentParams
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.evaluation.metrics import EvaluationParams
 from longtail_lab.methods.losses import LOSSES

@@ -8,14 +8,14 @@ from functools import partial
 import pandas as pd
 import torch
 
-from longtail_lab.data.arrays import ImageArrays, TrainTest
-from longtail_lab.data.augment import StrongViewAugment
-from longtail_lab.data.list_files import LabelList
-from longtail_lab.data.sources import ImageSources
-from longtail_lab.data.split_identity import check_checkpoint_split, trained_split_sha
-from longtail_lab.data.splits import list_rows, select_split, test_agnostic_lists, union_rows
+from longtail_lab.data.images.arrays import ImageArrays, TrainTest
+from longtail_lab.data.images.augment import StrongViewAugment
+from longtail_lab.data.images.sources import ImageSources
+from longtail_lab.data.lists.format import LabelList
+from longtail_lab.data.lists.split_identity import check_checkpoint_split, trained_split_sha
+from longtail_lab.data.lists.splits import list_rows, select_split, test_agnostic_lists, union_rows
 from longtail_lab.engine.array_training import train_split
-from longtail_lab.engine.checkpoint import RunCheckpoints, load_trained_model
+from longtail_lab.engine.checkpoints import RunCheckpoints, load_trained_model
 from longtail_lab.engine.predict import predict_expert_logits
 from longtail_lab.engine.threads import use_threads
 from longtail_lab.evaluation.metrics import classification_metrics, long_tail_report

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from longtail_lab.data.augment import AugmentParams
+from longtail_lab.data.images.augment import AugmentParams
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.evaluation.metrics import EvaluationParams
 from longtail_lab.methods.aggregation import AggregationParams

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from longtail_lab.data.fmow import FmowIndex
-from longtail_lab.data.fmow_crops import CropParams, FmowCropWriter, plan_crops, summarise_crop_folder
+from longtail_lab.data.fmow.crop_rule import FmowIndex
+from longtail_lab.data.fmow.crop_writer import CropParams, FmowCropWriter, plan_crops, summarise_crop_folder
 from longtail_lab.evaluation.plots import fmow_crop_overview
 
 

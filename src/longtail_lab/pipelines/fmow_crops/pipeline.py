@@ -4,7 +4,7 @@ input and the outputs keep their catalog names."""
 
 from kedro.pipeline import Node, Pipeline
 
-from longtail_lab.data.fmow_crops import CropParams
+from longtail_lab.data.fmow.crop_writer import CropParams
 from longtail_lab.pipelines.check_node import checked
 from longtail_lab.pipelines.fmow_crops.nodes import make_crop_writer, plot_crop_overview, summarise_crops
 

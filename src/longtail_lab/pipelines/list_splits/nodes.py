@@ -7,11 +7,11 @@ import logging
 import numpy as np
 import pandas as pd
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.list_checks import check_list, problems_table
-from longtail_lab.data.list_files import BOM, LabelList, ListFolder, scan_list
-from longtail_lab.data.long_tail import frequency_class_map, shot_groups
-from longtail_lab.data.splits import compare_class_counts, long_tail_from_list, relabel, test_agnostic_lists
+from longtail_lab.data.lists.checks import check_list, problems_table
+from longtail_lab.data.lists.format import BOM, LabelList, ListFolder, scan_list
+from longtail_lab.data.lists.long_tail import frequency_class_map, shot_groups
+from longtail_lab.data.lists.splits import compare_class_counts, long_tail_from_list, relabel, test_agnostic_lists
+from longtail_lab.errors import DataError
 from longtail_lab.evaluation.plots import class_histogram
 from longtail_lab.pipelines.list_splits.parameters import ListSpec, ListSplitsBlock
 

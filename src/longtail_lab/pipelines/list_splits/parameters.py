@@ -10,8 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.long_tail import class_profile, test_agnostic_name
+from longtail_lab.data.lists.long_tail import class_profile, test_agnostic_name
+from longtail_lab.errors import DataError
 from longtail_lab.params import MAX_CLASSES, MAX_SEED, ParamBlock, Problems, setting
 
 Number = int | float  # an integer stays an integer in the saved configuration

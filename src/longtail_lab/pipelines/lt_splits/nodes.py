@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from longtail_lab.data.list_files import LabelList
-from longtail_lab.data.sources import ImageSources
-from longtail_lab.data.splits import AgnosticListParams, SplitParams, long_tail_list, test_agnostic_lists
+from longtail_lab.data.images.sources import ImageSources
+from longtail_lab.data.lists.format import LabelList
+from longtail_lab.data.lists.splits import AgnosticListParams, SplitParams, long_tail_list, test_agnostic_lists
 from longtail_lab.evaluation.plots import class_histogram
 
 

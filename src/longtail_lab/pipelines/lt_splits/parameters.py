@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from longtail_lab.data.sources import ImageSources
-from longtail_lab.data.splits import AgnosticListParams, SplitParams
+from longtail_lab.data.images.sources import ImageSources
+from longtail_lab.data.lists.splits import AgnosticListParams, SplitParams
 from longtail_lab.params import ParamBlock, Problems
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from longtail_lab.data.ntu_names import LongTailListsParams, SampleNames, long_tail_lists
+from longtail_lab.data.skeletons.ntu_names import LongTailListsParams, SampleNames, long_tail_lists
 from longtail_lab.evaluation.plots import long_tail_profiles
 
 

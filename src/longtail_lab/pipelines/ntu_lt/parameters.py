@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from longtail_lab.data.ntu_names import NWUCLA_NUM_CLASSES, LongTailListsParams
-from longtail_lab.data.pyskl import LongTailFilterParams
+from longtail_lab.data.skeletons.ntu_names import NWUCLA_NUM_CLASSES, LongTailListsParams
+from longtail_lab.data.skeletons.pyskl import LongTailFilterParams
 from longtail_lab.params import ParamBlock, Problems
 
 NTU_NAMESPACES = ("ntu60_xsub", "ntu60_xview", "ntu120_xsub", "ntu120_xset")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.ntu_names import SampleNames
-from longtail_lab.data.pyskl import AnnotationSet, LongTailFilterParams, filter_annotations
+from longtail_lab.data.skeletons.ntu_names import SampleNames
+from longtail_lab.data.skeletons.pyskl import AnnotationSet, LongTailFilterParams, filter_annotations
+from longtail_lab.errors import DataError
 
 
 def filter_lt_annotations(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from longtail_lab.data.arrays import DataError
-from longtail_lab.data.seg_conversion import LabelMapWriter, class_stats_table, label_summary, read_conversion
-from longtail_lab.data.seg_layouts import SegIndex
+from longtail_lab.data.segmentation.conversion import LabelMapWriter, class_stats_table, label_summary, read_conversion
+from longtail_lab.data.segmentation.layouts import SegIndex
+from longtail_lab.errors import DataError
 from longtail_lab.evaluation.plots import class_pixel_frequencies
 from longtail_lab.pipelines.seg_labels.parameters import namespace_block
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from longtail_lab.data.seg_conversion import ConversionSettings
+from longtail_lab.data.segmentation.conversion import ConversionSettings
 from longtail_lab.params import ParamBlock, Problems
 
 NAMESPACES = ("cityscapes", "gtav", "synthia")

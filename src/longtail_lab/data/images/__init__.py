@@ -1,0 +1,1 @@
+"""Images: in-memory arrays, CIFAR pickles, image folders, file-backed datasets, device-side augmentation."""

@@ -1,0 +1,1 @@
+"""List files: the ImageNet-LT format and its checks, long-tail profiles and selection, splits, test-agnostic sets."""

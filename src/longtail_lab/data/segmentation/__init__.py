@@ -1,0 +1,1 @@
+"""Segmentation: label spaces (ids -> trainIds), dataset layouts and whole-dataset conversion."""

@@ -1,0 +1,1 @@
+"""Skeletons: NTU / NW-UCLA sample names and long-tailed lists, ``.skeleton`` parsing, PYSKL pickles, modalities."""
