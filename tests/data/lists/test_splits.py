@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from longtail_lab.data.lists import splits
 from longtail_lab.data.images.arrays import ImageArrays
+from longtail_lab.data.lists import splits
 from longtail_lab.data.lists.long_tail import class_profile, select_per_class
 from longtail_lab.errors import DataError
 
