@@ -52,8 +52,8 @@ def child(config: str, setting: str, steps: int) -> dict:
 
     from benchmarks.reflective_step import CONFIGS as METHODS
     from benchmarks.reflective_step import LTRL_AUGMENT, MODELS, OPTIONS, cifar100_lt_arrays
-    from longtail_lab.engine.array_training import fit_arrays
     from longtail_lab.engine.config import TrainConfig
+    from longtail_lab.engine.image_training import fit_images
     from longtail_lab.methods.objectives import build_objective
     from longtail_lab.models import build_model, model_signature
 
@@ -65,9 +65,9 @@ def child(config: str, setting: str, steps: int) -> dict:
         epochs=2, batch_size=128, warmup_epochs=0, milestones=(), accelerator="cpu", progress=False,
         **SETTINGS[setting][0],
     )  # fmt: skip
-    objective = build_objective(method, data.class_counts(), len(data), OPTIONS[method], reflective, {})
+    objective = build_objective(method, data.class_counts(), len(data), OPTIONS[method], reflective)
     make = partial(build_model, name, 100, **kwargs)
-    result = fit_arrays(data, make, objective, LTRL_AUGMENT, cfg, model_signature(name, 100, **kwargs))
+    result = fit_images(data, make, objective, LTRL_AUGMENT, cfg, model_signature(name, 100, **kwargs))
     first, second = result.history
     return {
         "s_per_step": second["time_s"] / second["steps"],

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from longtail_lab.data.fmow.crop_rule import index_layout
-from longtail_lab.data.fmow.crop_writer import plan_crops
+from longtail_lab.data.fmow.crop_writer import CropParams, plan_crops
 from longtail_lab.data.segmentation.conversion import ConversionSettings, LabelMapWriter
 from longtail_lab.data.segmentation.layouts import discover
 
@@ -84,7 +84,7 @@ def main() -> None:
         print("| resize | workers | crops/s | scenes/s |\n|---|---|---|---|")
         for resize in ("cv2_linear", "pil_bilinear"):
             for workers in sorted({1, args.workers}):
-                writer = plan_crops(index, {"splits": ["train"], "resize": resize, "workers": workers})
+                writer = plan_crops(index, CropParams(splits=("train",), resize=resize, workers=workers))
                 out = work / f"crops_{resize}_{workers}"
                 seconds = timed_write(writer, out)
                 crops = sum(1 for _ in (out / "images").rglob("*.jpg"))

@@ -33,12 +33,13 @@ import numpy as np
 import torch
 
 from longtail_lab.data.images.arrays import ImageArrays
+from longtail_lab.data.images.augment import AugmentParams
 from longtail_lab.data.lists.long_tail import class_profile
-from longtail_lab.engine.array_training import build_augment, fit_arrays
+from longtail_lab.engine.batches import DeviceArrayBatches
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.cpu_memory import keep_freed_memory
-from longtail_lab.engine.loaders import DeviceArrayBatches
-from longtail_lab.engine.step import StepContext
+from longtail_lab.engine.image_training import build_augment, fit_images
+from longtail_lab.engine.step import MetricSums, StepContext
 from longtail_lab.methods import reflective
 from longtail_lab.methods.objectives import build_objective
 from longtail_lab.models import build_model, model_signature
@@ -53,7 +54,7 @@ MODELS = {
     "sade": ("resnet32_experts", {"num_experts": 3, "widths": [16, 24, 48], "normed_classifier": True}),
     "bsce": ("resnet32", {"widths": [16, 32, 64], "normed_classifier": False}),
 }
-LTRL_AUGMENT = {"padding": 4, "autoaugment": True, "cutout": 16}
+LTRL_AUGMENT = AugmentParams(padding=4, autoaugment=True, cutout=16)
 OPTIONS = {"sade": {"tau": 2.0}, "bsce": {}}
 
 
@@ -113,7 +114,7 @@ def breakdown(train: ImageArrays, config: str, steps: int, warmup: int, batch_si
     model = build_model(name, 100, **kwargs).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    objective = build_objective(method, train.class_counts(), len(train), OPTIONS[method], rl, {}).to(device)
+    objective = build_objective(method, train.class_counts(), len(train), OPTIONS[method], rl).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
     batches = DeviceArrayBatches(train.images, train.labels, batch_size, build_augment(LTRL_AUGMENT), device, 0)
     timer = Timer(device)
@@ -131,9 +132,9 @@ def breakdown(train: ImageArrays, config: str, steps: int, warmup: int, batch_si
     model.train()
     try:
         if rl:  # steady state: one (short) epoch first, so the memory and the similarity matrix exist
-            for i, (images, targets, indices) in enumerate(batches.epoch(0)):
+            for i, batch in enumerate(batches.epoch(0)):
                 with autocast:
-                    loss, _ = objective.loss(model, images, targets, indices, 0)
+                    loss, _ = objective.loss(model, batch, 0)
                 optimizer.zero_grad(set_to_none=True)
                 objective.backward(loss, ctx, model)
                 optimizer.step()
@@ -146,6 +147,7 @@ def breakdown(train: ImageArrays, config: str, steps: int, warmup: int, batch_si
         else:
             epoch_end = 0.0
         per_step: list[float] = []
+        sums = MetricSums(device)
         timer.totals.clear()
         iterator = batches.epoch(1)
         for i in range(warmup + steps):
@@ -154,9 +156,9 @@ def breakdown(train: ImageArrays, config: str, steps: int, warmup: int, batch_si
                 per_step.clear()
             started = time.perf_counter()
             with timer("augment"):
-                images, targets, indices = next(iterator)
+                batch = next(iterator)
             with timer("forward + losses"), autocast:
-                loss, logits = objective.loss(model, images, targets, indices, 1)
+                loss, metrics = objective.loss(model, batch, 1)
             with timer("backward (all)"):
                 ctx.calls = 0
                 optimizer.zero_grad(set_to_none=True)
@@ -164,7 +166,7 @@ def breakdown(train: ImageArrays, config: str, steps: int, warmup: int, batch_si
             with timer("optimizer"):
                 optimizer.step()
             with timer("metrics"):
-                _ = (loss.detach().float() * len(targets), (logits.detach().argmax(1) == targets).sum())
+                sums.add({"loss": loss.detach().float(), **metrics}, len(batch))
             per_step.append(time.perf_counter() - started)
     finally:
         for fn, original in originals.items():
@@ -191,8 +193,8 @@ def trainer_images_per_s(train: ImageArrays, config: str, batch_size: int, accel
         resume=False,
         log_every=10_000,
     )
-    objective = build_objective(method, part.class_counts(), len(part), OPTIONS[method], rl, {})
-    result = fit_arrays(
+    objective = build_objective(method, part.class_counts(), len(part), OPTIONS[method], rl)
+    result = fit_images(
         part, partial(build_model, name, 100, **kwargs), objective, LTRL_AUGMENT, cfg, model_signature(name, 100)
     )
     return result.history[-1]["images_per_s"], result.history[-1]["time_s"] / result.history[-1]["steps"]

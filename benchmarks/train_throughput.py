@@ -19,9 +19,10 @@ import numpy as np
 import torch
 
 from longtail_lab.data.images.arrays import ImageArrays
+from longtail_lab.data.images.augment import AugmentParams
 from longtail_lab.data.lists.long_tail import class_profile
-from longtail_lab.engine.array_training import build_augment, fit_arrays
 from longtail_lab.engine.config import TrainConfig
+from longtail_lab.engine.image_training import build_augment, fit_images
 from longtail_lab.methods.losses import build_loss
 from longtail_lab.methods.supervised import SupervisedObjective
 from longtail_lab.models import build_model, model_signature
@@ -53,7 +54,8 @@ def measure(train: ImageArrays, accelerator: str, augment: dict, loss: str, epoc
     objective = SupervisedObjective(build_loss(loss, train.class_counts()))
     signature = model_signature("resnet32", 100)
     started = time.perf_counter()
-    result = fit_arrays(train, partial(build_model, "resnet32", 100), objective, augment, cfg, signature)
+    settings = AugmentParams.from_params(augment, "augment")
+    result = fit_images(train, partial(build_model, "resnet32", 100), objective, settings, cfg, signature)
     total = time.perf_counter() - started
     timed = result.history[1:]  # the first epoch includes start-up (allocator, cuDNN autotuning)
     seconds = sum(r["time_s"] for r in timed)
@@ -70,7 +72,7 @@ def measure(train: ImageArrays, accelerator: str, augment: dict, loss: str, epoc
 
 def augment_ms_per_batch(train: ImageArrays, augment: dict, batch_size: int, device: str, reps: int = 30) -> float:
     """Milliseconds per batch of the device-side augmentation alone (no model)."""
-    transform = build_augment(augment)
+    transform = build_augment(AugmentParams.from_params(augment, "augment"))
     images = torch.from_numpy(train.images[: batch_size * 4]).to(device)
     gen = torch.Generator(device=device).manual_seed(0)
     transform(images[:batch_size], gen)

@@ -11,8 +11,9 @@ import torch
 from rich.console import Console
 
 import longtail_lab.progress as progress_module
-from longtail_lab.engine.array_training import fit_arrays
+from longtail_lab.data.images.augment import AugmentParams
 from longtail_lab.engine.config import TrainConfig
+from longtail_lab.engine.image_training import fit_images
 from longtail_lab.engine.predict import predict_logits
 from longtail_lab.engine.progress import TrainProgress
 from longtail_lab.methods.losses import CrossEntropy
@@ -44,7 +45,7 @@ def test_train_progress_on_a_terminal_survives_every_epoch():
             progress.start_epoch(epoch)
             for step in range(1, 11):
                 progress.advance(step)
-            progress.update(epoch, 10, 1.25, 0.5, 123.0)
+            progress.update(epoch, 10, {"loss": 1.25, "train_acc": 0.5}, 123.0)
     text = out.getvalue()
     assert "epoch 1/3" in text and "epoch 3/3" in text
     assert "loss 1.2500 acc 0.500 123 img/s" in text
@@ -65,7 +66,7 @@ def test_a_training_run_draws_its_bar_on_a_terminal(tty):
     cfg = TrainConfig(epochs=2, batch_size=32, warmup_epochs=0, milestones=(), accelerator="cpu", log_every=1)
     make = partial(build_model, "resnet32", 10, widths=(4, 8, 8), blocks=1)
     sig = model_signature("resnet32", 10, widths=[4, 8, 8], blocks=1)
-    result = fit_arrays(train, make, SupervisedObjective(CrossEntropy()), {"padding": 4}, cfg, sig)
+    result = fit_images(train, make, SupervisedObjective(CrossEntropy()), AugmentParams(padding=4), cfg, sig)
     assert len(result.history) == 2
     text = tty.getvalue()
     assert "epoch 1/2" in text and "epoch 2/2" in text and "img/s" in text
@@ -82,13 +83,13 @@ def test_prediction_reports_its_batches(tty):
 
 def test_fmow_crops_draw_their_bar_on_a_terminal(tty, tmp_path):
     from longtail_lab.data.fmow.crop_rule import index_layout
-    from longtail_lab.data.fmow.crop_writer import plan_crops
+    from longtail_lab.data.fmow.crop_writer import CropParams, plan_crops
     from tests.fmow_fixtures import write_fmow_tree
 
     write_fmow_tree(tmp_path / "fmow")
     folder, final = tmp_path / "out" / "tmp", tmp_path / "out" / "final"
     folder.mkdir(parents=True)
-    plan_crops(index_layout(tmp_path / "fmow"), {"workers": 1}).write(folder, final)
+    plan_crops(index_layout(tmp_path / "fmow"), CropParams(workers=1)).write(folder, final)
     text = tty.getvalue()
     assert "fmow crops (images)" in text and "crops/s" in text
 

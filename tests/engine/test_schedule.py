@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -51,16 +52,26 @@ def test_unknown_schedule_names_the_parameter_in_and_after_warmup(epoch):
         lr_factor(epoch, 20, 5, "step_decay")
 
 
+def one_group(*shapes):
+    return [{"params": [torch.nn.Parameter(torch.zeros(s)) for s in shapes or (1,)]}]
+
+
+def settings(**values) -> TrainConfig:
+    """A TrainConfig with ``values`` set directly (no cross-checks: schedules at their edges)."""
+    return dataclasses.replace(TrainConfig(), **values)
+
+
 def test_build_scheduler_validates_the_name_before_any_epoch():
-    opt = build_optimizer([torch.nn.Parameter(torch.zeros(1))], 0.1, 0.9, False, 0.0)
+    opt = build_optimizer(settings(lr=0.1, weight_decay=0.0), one_group())
     # epoch 0 is inside the warm-up, so only the up-front check can catch the bad name
     with pytest.raises(ValueError, match=r"train\.schedule"):
-        build_scheduler(opt, 10, 5, "linear", (), 0.1)
+        build_scheduler(opt, settings(epochs=10, warmup_epochs=5, schedule="linear"))
 
 
 def test_scheduler_steps_the_optimizer_lr_per_epoch():
-    opt = build_optimizer([torch.nn.Parameter(torch.zeros(1))], 0.2, 0.9, True, 5e-4)
-    sched = build_scheduler(opt, 6, 2, "multistep", (3, 5), 0.1)
+    cfg = settings(lr=0.2, nesterov=True, epochs=6, warmup_epochs=2, milestones=(3, 5))
+    opt = build_optimizer(cfg, one_group())
+    sched = build_scheduler(opt, cfg)
     lrs = []
     for _ in range(6):
         lrs.append(opt.param_groups[0]["lr"])
@@ -113,7 +124,14 @@ def test_fractional_milestones_follow_the_number_of_epochs():
         ({"lr": float("nan")}, r"'train.lr' must be a finite number > 0, got nan"),
         ({"seed": -1}, r"'train.seed' must be an integer seed, 0 <= seed < 2\*\*32 \(at most 4294967295\), got -1"),
         ({"num_threads": 0}, r"'train.num_threads' must be an integer >= 1 or one of 'auto', got 0"),
-        ({"schedule": "step"}, r"'train.schedule' must be one of 'multistep', 'cosine', 'constant', got 'step'"),
+        (
+            {"schedule": "step"},
+            r"'train.schedule' must be one of 'multistep', 'cosine', 'poly', 'constant', got 'step'",
+        ),
+        ({"optimizer": "rmsprop"}, r"'train.optimizer' must be one of 'sgd', 'adam', 'adamw', got 'rmsprop'"),
+        ({"interval": "iter"}, r"'train.interval' must be one of 'epoch', 'step', got 'iter'"),
+        ({"optimizer": "adam", "nesterov": True}, r"'train.nesterov' is an SGD setting; train.optimizer is 'adam'"),
+        ({"betas": [0.9]}, r"'train.betas'"),
         ({"milestones": "abc"}, r"'train.milestones' must be a list of integers or finite numbers, each > 0"),
         ({"epochs": 30, "milestones": [160, 180]}, r"'train.milestones' must fall inside the 30-epoch run"),
         ({"epochs": 4, "milestones": [1]}, r"'train.warmup_epochs' = 5 does not fit a 4-epoch run"),
@@ -134,3 +152,61 @@ def test_lr_alone_is_reported_not_with_the_warmup():
 def test_train_config_rejects_non_positive_lr():
     with pytest.raises(ValueError, match=r"train\.lr"):
         TrainConfig.from_params({"lr": 0.0})
+
+
+def test_poly_decays_from_one_to_zero_with_its_power():
+    factors = [lr_factor(t, 100, 0, "poly", power=0.9) for t in range(100)]
+    assert factors[0] == 1.0 and factors[50] == pytest.approx(0.5**0.9) and factors[99] == pytest.approx(0.01**0.9)
+    assert all(a > b for a, b in zip(factors, factors[1:], strict=False))
+    assert lr_factor(100, 100, 0, "poly") == 0.0  # never negative past the end
+
+
+def test_per_step_schedule_scales_warmup_and_milestones_by_the_steps_per_epoch():
+    cfg = settings(lr=1.0, epochs=3, warmup_epochs=1, milestones=(2,), interval="step")
+    opt = build_optimizer(cfg, one_group())
+    sched = build_scheduler(opt, cfg, steps_per_epoch=4)
+    lrs = []
+    for _ in range(12):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs == pytest.approx([0.25, 0.5, 0.75, 1.0] + [1.0] * 4 + [0.1] * 4)
+
+
+def test_per_step_poly_reaches_the_end_of_the_run_not_of_the_epoch():
+    cfg = settings(lr=0.01, epochs=2, warmup_epochs=0, schedule="poly", power=1.0, interval="step")
+    opt = build_optimizer(cfg, one_group())
+    sched = build_scheduler(opt, cfg, steps_per_epoch=5)
+    lrs = []
+    for _ in range(10):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs == pytest.approx([0.01 * (1 - t / 10) for t in range(10)])
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)]
+)
+def test_optimizer_by_name_keeps_each_groups_lr_multiplier_through_the_schedule(name, kind):
+    backbone, decoder = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(3))
+    groups = [{"params": [backbone]}, {"params": [decoder], "lr_mult": 10.0, "weight_decay": 0.0}]
+    cfg = settings(optimizer=name, lr=0.01, betas=(0.8, 0.99), epochs=4, warmup_epochs=0, milestones=(2,))
+    opt = build_optimizer(cfg, groups)
+    assert isinstance(opt, kind)
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.01, 0.1])
+    assert [g["weight_decay"] for g in opt.param_groups] == [cfg.weight_decay, 0.0]
+    if name != "sgd":
+        assert opt.param_groups[0]["betas"] == (0.8, 0.99)
+    sched = build_scheduler(opt, cfg)
+    for _ in range(2):
+        opt.step()
+        sched.step()
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.001, 0.01])
+
+
+def test_settings_added_later_leave_the_fingerprint_of_older_runs_alone():
+    cfg = TrainConfig.from_params({"epochs": 3, "warmup_epochs": 1, "milestones": [2]})
+    assert not {"optimizer", "betas", "interval", "power"} & set(cfg.fingerprint_dict())
+    adam = TrainConfig.from_params({"epochs": 3, "warmup_epochs": 1, "milestones": [2], "optimizer": "adam"})
+    assert adam.fingerprint_dict()["optimizer"] == "adam"

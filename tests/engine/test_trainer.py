@@ -8,9 +8,10 @@ from functools import partial
 import pytest
 import torch
 
-from longtail_lab.engine.array_training import fit_arrays
+from longtail_lab.data.images.augment import AugmentParams
 from longtail_lab.engine.checkpoints import CheckpointError, RunCheckpoints, atomic_save
 from longtail_lab.engine.config import TrainConfig
+from longtail_lab.engine.image_training import fit_images
 from longtail_lab.errors import NonFiniteLossError
 from longtail_lab.methods.losses import CrossEntropy
 from longtail_lab.methods.supervised import SupervisedObjective
@@ -65,9 +66,9 @@ class CountingObjective(SupervisedObjective):
         super().__init__(CrossEntropy())
         self.calls = 0
 
-    def loss(self, model, images, targets, indices, epoch):
+    def loss(self, model, batch, epoch):
         self.calls += 1
-        return super().loss(model, images, targets, indices, epoch)
+        return super().loss(model, batch, epoch)
 
 
 class InterruptAt(SupervisedObjective):
@@ -77,10 +78,10 @@ class InterruptAt(SupervisedObjective):
         super().__init__(CrossEntropy())
         self.stop_epoch = epoch
 
-    def loss(self, model, images, targets, indices, epoch):
+    def loss(self, model, batch, epoch):
         if epoch == self.stop_epoch:
             raise Interrupted(f"killed in epoch {epoch + 1}")
-        return super().loss(model, images, targets, indices, epoch)
+        return super().loss(model, batch, epoch)
 
 
 class NaNAt(SupervisedObjective):
@@ -91,17 +92,24 @@ class NaNAt(SupervisedObjective):
         self.bad_epoch, self.bad_step = epoch, step
         self.steps: dict[int, int] = {}
 
-    def loss(self, model, images, targets, indices, epoch):
+    def loss(self, model, batch, epoch):
         self.steps[epoch] = self.steps.get(epoch, 0) + 1
-        loss, logits = super().loss(model, images, targets, indices, epoch)
+        loss, metrics = super().loss(model, batch, epoch)
         if epoch == self.bad_epoch and self.steps[epoch] == self.bad_step:
             loss = loss * float("nan")
-        return loss, logits
+        return loss, metrics
 
 
 def run(train, objective, store=None, augment=PLAIN, sig=None, model=make_model, **cfg):
-    return fit_arrays(
-        train, model, objective, augment, make_cfg(**cfg), sig or signature(), store, FP if store else None
+    return fit_images(
+        train,
+        model,
+        objective,
+        AugmentParams.from_params(augment, "augment"),
+        make_cfg(**cfg),
+        sig or signature(),
+        store,
+        FP if store else None,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from longtail_lab.engine.batches import LabelledBatch
 from longtail_lab.methods.losses import BalancedSoftmax, CrossEntropy, build_loss, soft_cross_entropy
 from longtail_lab.methods.supervised import SupervisedObjective
 from longtail_lab.models.outputs import ModelOutput
@@ -77,11 +78,13 @@ def test_soft_cross_entropy_matches_class_ids_for_one_hot_rows_and_stays_finite(
     assert torch.isfinite(soft_cross_entropy(huge, torch.tensor([[0.5, 0.5]])))
 
 
-def test_supervised_objective_returns_loss_and_logits():
+def test_supervised_objective_returns_loss_and_accuracy_observations():
     model = LinearClassifier(4, 3)
     images, targets = torch.randn(5, 4), torch.tensor([0, 1, 2, 0, 1])
     objective = SupervisedObjective(build_loss("balanced_softmax", [3, 2, 1])).to(torch.device("cpu"))
-    loss, logits = objective.loss(model, images, targets, torch.arange(5), epoch=0)
-    assert torch.equal(logits, model(images))
+    loss, metrics = objective.loss(model, LabelledBatch(images, targets, torch.arange(5)), epoch=0)
+    logits = model(images)
+    assert list(metrics) == ["train_acc"] and metrics["train_acc"].dtype == torch.bool
+    assert torch.equal(metrics["train_acc"], logits.argmax(1) == targets)
     prior = torch.tensor([3.0, 2.0, 1.0]) / 6
     assert loss.item() == pytest.approx(F.cross_entropy(logits + prior.log(), targets).item(), rel=1e-5)

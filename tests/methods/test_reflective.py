@@ -11,9 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from longtail_lab.engine.array_training import fit_arrays
+from longtail_lab.data.images.augment import AugmentParams
+from longtail_lab.engine.batches import LabelledBatch
 from longtail_lab.engine.checkpoints import RunCheckpoints
 from longtail_lab.engine.config import TrainConfig
+from longtail_lab.engine.image_training import fit_images
 from longtail_lab.engine.step import StepContext
 from longtail_lab.methods.losses import BalancedSoftmax, CrossEntropy
 from longtail_lab.methods.objectives import build_objective
@@ -143,7 +145,9 @@ def test_memory_is_written_and_review_starts_in_the_second_epoch_by_default():
     torch.manual_seed(0)
     model, obj, ctx = TinyModel(), _objective(batch_class_temperature=False), StepContext()
     x, y, idx = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2]), torch.arange(6)
-    loss, logits = obj.loss(model, x, y, idx, epoch=0)
+    loss, metrics = obj.loss(model, LabelledBatch(x, y, idx), epoch=0)
+    logits = model(x, details=True).logits
+    assert torch.equal(metrics["train_acc"], logits.argmax(1) == y)  # one observation per sample
     assert obj._parts[1].item() == 0.0  # nothing stored yet: no review term
     assert torch.equal(obj.memory, logits.detach())
     obj.backward(loss, ctx, model)
@@ -153,7 +157,7 @@ def test_memory_is_written_and_review_starts_in_the_second_epoch_by_default():
     assert stats["review_kept"] == 0.0
     with torch.no_grad():
         model.head.bias.add_(torch.tensor([5.0, 0.0, 0.0]))  # now the model predicts class 0 for everyone
-    obj.loss(model, x, y, idx, epoch=1)
+    obj.loss(model, LabelledBatch(x, y, idx), epoch=1)
     prev = obj.memory  # overwritten with the new logits...
     assert torch.allclose(prev[:, 0] - logits.detach()[:, 0], torch.full((6,), 5.0), atol=1e-5)
 
@@ -163,7 +167,7 @@ def test_released_review_keeps_class_zero_samples_in_epoch_one_and_divides_by_ba
     torch.manual_seed(0)
     model, obj = TinyModel(), _objective(first_epoch_zero_memory=True, batch_class_temperature=True)
     x, y, idx = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 0, 2]), torch.arange(6)
-    obj.loss(model, x, y, idx, epoch=0)
+    obj.loss(model, LabelledBatch(x, y, idx), epoch=0)
     stats_kept = obj._stats[1].item()
     assert stats_kept == 3  # the all-zero memory "predicts" class 0, so the three class-0 samples count
     logits = model(x)
@@ -182,11 +186,11 @@ def test_the_class_count_temperature_is_on_by_default_and_independent_of_the_epo
     logits = model(x).detach()
     default = _objective()
     assert default.options.batch_class_temperature and not default.options.first_epoch_zero_memory
-    default.loss(model, x, y, idx, epoch=0)
+    default.loss(model, LabelledBatch(x, y, idx), epoch=0)
     assert torch.allclose(default.memory, logits / counts, atol=1e-6)  # stored divided...
     assert default._stats[1].item() == 0  # ...but nothing reviewed in epoch 1 (no stored prediction)
     zero_memory_only = _objective(first_epoch_zero_memory=True, batch_class_temperature=False)
-    zero_memory_only.loss(model, x, y, idx, epoch=0)
+    zero_memory_only.loss(model, LabelledBatch(x, y, idx), epoch=0)
     assert zero_memory_only._stats[1].item() == 3 and torch.allclose(zero_memory_only.memory, logits, atol=1e-6)
 
 
@@ -198,12 +202,12 @@ def test_review_diagnostics_by_shot_group():
         CrossEntropy(), 6, 3, ReflectiveOptions(batch_class_temperature=False), class_counts=[150, 50, 5]
     )
     x, y, idx = torch.randn(6, 4), torch.tensor([0, 0, 1, 1, 2, 2]), torch.arange(6)
-    obj.loss(model, x, y, idx, epoch=0)
+    obj.loss(model, LabelledBatch(x, y, idx), epoch=0)
     obj.on_epoch_end(0, StepContext())
     obj.epoch_metrics()
     with torch.no_grad():  # the stored predictions were the logits; make them say "class 0" for every sample
         obj.memory.copy_(torch.tensor([[9.0, 0.0, 0.0]]).expand(6, 3))
-    obj.loss(model, x, y, idx, epoch=1)
+    obj.loss(model, LabelledBatch(x, y, idx), epoch=1)
     stats = obj.epoch_metrics()
     assert (stats["review_kept_many"], stats["review_kept_medium"], stats["review_kept_few"]) == (1.0, 0.0, 0.0)
     assert stats["review_kept"] == pytest.approx(2 / 6)
@@ -220,11 +224,11 @@ def test_backward_writes_the_projected_gradient():
     torch.manual_seed(1)
     model, obj, ctx = TinyModel(), _objective(), StepContext()
     x, y, idx = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2]), torch.arange(6)
-    obj.loss(model, x, y, idx, 0)
+    obj.loss(model, LabelledBatch(x, y, idx), 0)
     obj.on_epoch_end(0, ctx)
     with torch.no_grad():
         model.head.weight.mul_(-1.0)  # make the current prediction disagree with the stored one
-    loss, _ = obj.loss(model, x, y, idx, 1)
+    loss, _ = obj.loss(model, LabelledBatch(x, y, idx), 1)
     main, kr = obj._parts
     params = list(model.parameters())
     gx = torch.autograd.grad(main, params, retain_graph=True)
@@ -240,7 +244,7 @@ def test_state_round_trip_restores_memory_and_similarity():
     torch.manual_seed(0)
     model, obj, ctx = TinyModel(), _objective(), StepContext()
     x, y, idx = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2]), torch.arange(6)
-    obj.loss(model, x, y, idx, 0)
+    obj.loss(model, LabelledBatch(x, y, idx), 0)
     obj.on_epoch_end(0, ctx)
     fresh = _objective()
     fresh.load_state_dict(obj.state_dict())
@@ -270,7 +274,9 @@ def test_review_weight_defaults_to_the_ltrl_values():
     assert build_objective("sade", counts, 9, reflective=True).review_weight == 12.0
     assert build_objective("bsce", counts, 9, reflective=True).review_weight == 4.0
     assert build_objective("ce", counts, 9, reflective=True).review_weight == 4.0
-    custom = build_objective("bsce", counts, 9, reflective=True, reflective_options={"review_weight": 1.5})
+    custom = build_objective(
+        "bsce", counts, 9, reflective=True, reflective_options=ReflectiveOptions(review_weight=1.5)
+    )
     assert custom.review_weight == 1.5
     assert isinstance(build_objective("bsce", counts, 9).loss_fn, BalancedSoftmax)
 
@@ -281,10 +287,10 @@ class Interrupted(Exception):
 
 
 class InterruptedReflective(ReflectiveObjective):
-    def loss(self, model, images, targets, indices, epoch):
+    def loss(self, model, batch, epoch):
         if epoch == 2:
             raise Interrupted
-        return super().loss(model, images, targets, indices, epoch)
+        return super().loss(model, batch, epoch)
 
 
 # the released-review variant runs in the slow tier (the default variant covers the resume path in every run)
@@ -304,12 +310,14 @@ def test_interrupted_reflective_run_resumes_to_the_same_weights_and_memory(tmp_p
         return cls(BalancedSoftmax(train.class_counts()), len(train), 10, opts)
 
     full_obj = objective()
-    full = fit_arrays(train, make, full_obj, {"padding": 4}, cfg, sig, RunCheckpoints(tmp_path / "a"), "f" * 16)
+    full = fit_images(
+        train, make, full_obj, AugmentParams(padding=4), cfg, sig, RunCheckpoints(tmp_path / "a"), "f" * 16
+    )
     store = RunCheckpoints(tmp_path / "b")
     with pytest.raises(Interrupted):
-        fit_arrays(train, make, objective(InterruptedReflective), {"padding": 4}, cfg, sig, store, "f" * 16)
+        fit_images(train, make, objective(InterruptedReflective), AugmentParams(padding=4), cfg, sig, store, "f" * 16)
     resumed_obj = objective()
-    resumed = fit_arrays(train, make, resumed_obj, {"padding": 4}, cfg, sig, store, "f" * 16)
+    resumed = fit_images(train, make, resumed_obj, AugmentParams(padding=4), cfg, sig, store, "f" * 16)
     assert resumed.stats["resumed_from_epoch"] == 2
     for key, value in full.model_state.items():
         assert torch.equal(value, resumed.model_state[key]), key
@@ -331,7 +339,7 @@ def test_reflective_run_on_two_ddp_ranks_merges_the_memory_of_both_shards(tmp_pa
     objective = ReflectiveObjective(BalancedSoftmax(train.class_counts()), len(train), 10, ReflectiveOptions())
     store = RunCheckpoints(tmp_path)
     sig = model_signature("resnet32", 10, widths=[4, 8, 8])
-    result = fit_arrays(train, make, objective, {"padding": 4}, cfg, sig, store, "d" * 16)
+    result = fit_images(train, make, objective, AugmentParams(padding=4), cfg, sig, store, "d" * 16)
     assert result.stats["world_size"] == 2
     state = torch.load(store.path("d" * 16), weights_only=True)["objective"]
     assert bool(state["has_memory"].all())  # rows written on rank 1 reached rank 0

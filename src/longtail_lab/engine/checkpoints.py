@@ -106,7 +106,7 @@ def check_signature(checkpoint: dict, expected: dict, source: str, dataset: str 
     found = checkpoint.get("model_signature")
     if found is None:
         raise CheckpointError(f"{source}: checkpoint records no model signature")
-    if found.get("name") != expected["name"] or found.get("num_classes") != expected["num_classes"]:
+    if found.get("name") != expected.get("name") or found.get("num_classes") != expected.get("num_classes"):
         trained_on = f", trained on {checkpoint['dataset']}" if checkpoint.get("dataset") else ""
         used_on = f" (dataset {dataset})" if dataset else ""
         raise CheckpointError(

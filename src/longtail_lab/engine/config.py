@@ -9,6 +9,9 @@ from typing import Literal
 
 from longtail_lab.params import MAX_SEED, ParamBlock, Problems, setting
 
+# Settings added after the first release, with the value every earlier run had.
+ADDED_LATER = {"optimizer": "sgd", "betas": [0.9, 0.999], "interval": "epoch", "power": 0.9}
+
 PRECISIONS = Literal["auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "64-true"]
 
 
@@ -16,12 +19,20 @@ PRECISIONS = Literal["auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "
 class TrainConfig(ParamBlock):
     epochs: int = setting(200, ge=1)
     batch_size: int = setting(128, ge=1)
+    # sgd (momentum, nesterov) or adam / adamw (betas); the lr of every parameter group the model or the
+    # objective declares is lr x its multiplier
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
     lr: float = setting(0.1, gt=0)
     momentum: float = setting(0.9, ge=0, lt=1)
     nesterov: bool = False
+    betas: tuple[float, float] = setting((0.9, 0.999), ge=0, lt=1)
     weight_decay: float = setting(5e-4, ge=0)
     warmup_epochs: int = setting(5, ge=0)
-    schedule: Literal["multistep", "cosine", "constant"] = "multistep"
+    schedule: Literal["multistep", "cosine", "poly", "constant"] = "multistep"
+    # epoch: the schedule steps once per epoch; step: after every optimiser step (warm-up and milestones are
+    # still given in epochs and scaled by the steps per epoch)
+    interval: Literal["epoch", "step"] = "epoch"
+    power: float = setting(0.9, gt=0)  # of the poly schedule: (1 - progress) ** power
     # Epochs at which the lr is multiplied by gamma (multistep), or fractions of ``epochs`` in (0, 1) that
     # follow a shortened run: epoch = floor(fraction * epochs), e.g. [0.5, 0.8, 0.9] of 400 = 200/320/360.
     milestones: tuple[int | float, ...] = setting((160, 180), gt=0)
@@ -46,6 +57,16 @@ class TrainConfig(ParamBlock):
         """Parse; fractional milestones come back resolved to epochs (see :meth:`milestone_epochs`)."""
         return super().from_params(params, prefix)
 
+    def fingerprint_dict(self, leave_out: tuple[str, ...] = ()) -> dict:
+        """The settings that make a run what it is, for its fingerprint: without ``leave_out``, and without the
+        settings added after the first release while they keep their defaults, so the runs of that release
+        keep their fingerprints (and resume)."""
+        values = self.to_dict()
+        for key, default in ADDED_LATER.items():
+            if values.get(key) == default:
+                values.pop(key)
+        return {k: v for k, v in values.items() if k not in leave_out}
+
     def milestone_epochs(self) -> tuple[int, ...]:
         """The milestones as epochs: fractions f of the run become floor(f * epochs)."""
         if any(isinstance(m, float) for m in self.milestones):
@@ -57,6 +78,8 @@ class TrainConfig(ParamBlock):
 
     def cross_check(self, prefix: str) -> Problems:
         problems: Problems = []
+        if self.optimizer != "sgd" and self.nesterov:
+            problems.append((f"{prefix}.nesterov", f"is an SGD setting; train.optimizer is {self.optimizer!r}"))
         key = f"{prefix}.milestones"
         floats = [m for m in self.milestones if isinstance(m, float)]
         if floats and (len(floats) != len(self.milestones) or not all(0 < m < 1 for m in floats)):

@@ -38,25 +38,39 @@ class TrainProgress:
     def advance(self, step: int) -> None:
         self._bar.update(step)
 
-    def update(self, epoch: int, step: int, loss: float, acc: float, images_per_s: float) -> None:
-        stats = f"loss {loss:.4f} acc {acc:.3f} {images_per_s:,.0f} img/s"
+    def update(self, epoch: int, step: int, means: dict[str, float], images_per_s: float) -> None:
+        """``means``: the running epoch means of the loss and the objective's metrics."""
+        shown = " ".join(
+            f"{_short(key)} {value:.4f}" if key == "loss" else f"{_short(key)} {value:.3f}"
+            for key, value in means.items()
+        )
+        stats = f"{shown} {images_per_s:,.0f} img/s"
         self._bar.update(step, stats)
         if not self.rich and self.enabled:
             log.info("epoch %d/%d step %d/%d %s", epoch + 1, self.total_epochs, step, self.steps, stats)
 
-    def end_epoch(self, record: dict) -> None:
+    def end_epoch(self, record: dict, hidden: set[str] | frozenset[str] = frozenset()) -> None:
+        """Log the epoch's record, without the keys in ``hidden`` (e.g. an objective's detailed diagnostics)."""
         if self.enabled:
-            extra = "".join(
-                f" {key} {record[key]:.4g}" for key in ("review_loss", "review_kept") if record.get(key) is not None
+            # the loss, the objective's step metrics (e.g. train_acc) and the epoch numbers it shows (e.g. review_loss)
+            metrics = "".join(
+                f" {_short(key)} {value:.4g}"
+                for key, value in record.items()
+                if key not in NOT_METRICS and key not in hidden and isinstance(value, float)
             )
             log.info(
-                "epoch %d/%d done: loss %.4f train acc %.4f lr %.4g%s %.1fs %.0f img/s",
+                "epoch %d/%d done:%s lr %.4g %.1fs %.0f img/s",
                 record["epoch"],
                 self.total_epochs,
-                record["loss"],
-                record["train_acc"],
+                metrics,
                 record["lr"],
-                extra,
                 record["time_s"],
                 record["images_per_s"],
             )
+
+
+NOT_METRICS = ("epoch", "lr", "images", "steps", "time_s", "images_per_s")
+
+
+def _short(key: str) -> str:
+    return "acc" if key == "train_acc" else key

@@ -24,7 +24,7 @@ from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.cpu_memory import keep_freed_memory
 from longtail_lab.engine.progress import TrainProgress
 from longtail_lab.engine.schedule import build_optimizer, build_scheduler
-from longtail_lab.engine.step import Objective, StepContext
+from longtail_lab.engine.step import MetricSums, Objective, StepContext
 from longtail_lab.engine.threads import use_threads
 from longtail_lab.errors import NonFiniteLossError
 
@@ -150,13 +150,12 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
     module = make_model()
     if device.type == "cuda" and cfg.channels_last:
         module = module.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(module.parameters(), cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
+    objective = objective.to(device)
+    optimizer = build_optimizer(cfg, objective.param_groups(module))
     # checkpoints always hold ``module``'s own state dict (no compile wrapper prefixes)
     model, optimizer = fabric.setup(torch.compile(module) if cfg.compile else module, optimizer)
-    milestones = cfg.milestone_epochs()
-    scheduler = build_scheduler(optimizer, cfg.epochs, cfg.warmup_epochs, cfg.schedule, milestones, cfg.gamma)
-    objective = objective.to(device)
     batches = make_batches(device, fabric.global_rank, fabric.world_size)
+    scheduler = build_scheduler(optimizer, cfg, len(batches))
 
     start_epoch, history = 0, []
     checkpoint = store.load(fingerprint) if (store is not None and fingerprint and cfg.resume) else None
@@ -178,13 +177,18 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
     with TrainProgress(cfg.epochs, len(batches), enabled=cfg.progress and is_main) as progress:
         for epoch in range(start_epoch, cfg.epochs):
             note = partial(_checkpoint_note, path, saved_epoch, epoch, cfg.resume)
-            record = _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, progress, note)
-            record["lr"] = optimizer.param_groups[0]["lr"]
-            scheduler.step()
+            lr = optimizer.param_groups[0]["lr"]  # the epoch's (first) lr, also with a per-step schedule
+            record = _train_epoch(
+                fabric, ctx, model, optimizer, scheduler, objective, batches, epoch, cfg, progress, note
+            )
+            record["lr"] = lr
+            if cfg.interval == "epoch":
+                scheduler.step()
             objective.on_epoch_end(epoch, ctx)
-            record.update(objective.epoch_metrics())
+            extra = objective.epoch_metrics()
+            record.update(extra)
             history.append(record)
-            progress.end_epoch(record)
+            progress.end_epoch(record, hidden=set(extra) - set(objective.shown_epoch_metrics))
             if store is not None and fingerprint and is_main:
                 store.save(
                     fingerprint,
@@ -222,41 +226,44 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
     return FitResult(state, history, stats)
 
 
-def _train_epoch(fabric, ctx, model, optimizer, objective, batches, epoch, cfg, progress, note) -> dict:
+def _train_epoch(fabric, ctx, model, optimizer, scheduler, objective, batches, epoch, cfg, progress, note) -> dict:
     model.train()
     progress.start_epoch(epoch)
     device = fabric.device
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
+    sums = MetricSums(device)
     first_bad = torch.full((), -1, device=device, dtype=torch.long)
-    seen, step = 0, 0
+    per_step = cfg.interval == "step"
+    seen, step, global_step = 0, 0, epoch * len(batches)
     started = last_sync = time.perf_counter()
-    for step, (images, targets, indices) in enumerate(batches.epoch(epoch), start=1):
+    for step, batch in enumerate(batches.epoch(epoch), start=1):
         with ctx.no_sync() if objective.reduces_gradients_itself else nullcontext():
             with fabric.autocast():
-                loss, logits = objective.loss(model, images, targets, indices, epoch)
+                loss, metrics = objective.loss(model, batch, epoch)
             optimizer.zero_grad(set_to_none=True)
             objective.backward(loss, ctx, model)
         optimizer.step()
+        if per_step:
+            scheduler.step()
+        objective.on_step_end(global_step, epoch, model, ctx)
+        global_step += 1
         loss = loss.detach().float()
         first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)
-        loss_sum += loss * len(targets)
-        correct += (logits.detach().argmax(1) == targets).sum()
-        seen += len(targets)
+        size = len(batch)
+        sums.add({"loss": loss, **metrics}, size)
+        seen += size
         progress.advance(step)
         now = time.perf_counter()
         # the only host syncs inside an epoch: every ``log_every`` steps, or after ``log_interval_s`` seconds
         if step % cfg.log_every == 0 or now - last_sync >= cfg.log_interval_s:
             last_sync = now
             _raise_if_bad(first_bad, epoch, note)
-            progress.update(epoch, step, loss_sum.item() / seen, correct.item() / seen, seen / max(now - started, 1e-9))
+            progress.update(epoch, step, sums.means(), seen / max(now - started, 1e-9))
     _raise_if_bad(first_bad, epoch, note)
     took = time.perf_counter() - started
     images = seen * fabric.world_size  # ranks see equal shards (to within one sample)
     return {
         "epoch": epoch + 1,
-        "loss": loss_sum.item() / max(seen, 1),
-        "train_acc": correct.item() / max(seen, 1),
+        **sums.means(),
         "images": images,
         "steps": step,
         "time_s": took,

@@ -16,16 +16,12 @@ def build_objective(
     num_samples: int,
     method_options: dict | None = None,
     reflective: bool = False,
-    reflective_options: ReflectiveOptions | dict | None = None,
+    reflective_options: ReflectiveOptions | None = None,
 ) -> Objective:
     """``method`` names a loss (``ce``, ``bsce``/``balanced_softmax``, ``sade``); ``reflective`` wraps it in
     LTRL's reflective learning with ``reflective_options`` (see ``ReflectiveOptions``)."""
     loss = build_loss(method, class_counts, param="method", **(method_options or {}))
     if not reflective:
         return SupervisedObjective(loss)
-    options = (
-        reflective_options
-        if isinstance(reflective_options, ReflectiveOptions)
-        else ReflectiveOptions.from_params(reflective_options)
-    )
+    options = reflective_options or ReflectiveOptions()
     return ReflectiveObjective(loss, num_samples, len(class_counts), options, class_counts=class_counts)

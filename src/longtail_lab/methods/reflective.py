@@ -28,7 +28,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from longtail_lab.data.lists.long_tail import shot_groups
+from longtail_lab.engine.batches import LabelledBatch
 from longtail_lab.engine.step import Objective, StepContext
+from longtail_lab.methods.supervised import accuracy_metric
 from longtail_lab.models.outputs import ModelOutput
 from longtail_lab.params import ParamBlock, Problems, setting
 
@@ -147,6 +149,8 @@ def _flat_grads(params: list[nn.Parameter]) -> torch.Tensor:
 class ReflectiveObjective(Objective):
     """``base_loss(output, targets)`` plus KR / KS / KC on a training split of ``num_samples``."""
 
+    shown_epoch_metrics = ("review_loss", "review_kept")
+
     def __init__(
         self,
         base_loss: nn.Module,
@@ -219,8 +223,9 @@ class ReflectiveObjective(Objective):
         self.similarity_rows = None if self.centres is None else class_similarity(self.centres).softmax(1)
 
     # ---- step
-    def loss(self, model, images, targets, indices, epoch):
+    def loss(self, model, batch: LabelledBatch, epoch):
         opts = self.options
+        images, targets, indices = batch.inputs, batch.targets, batch.indices
         output: ModelOutput = model(images, details=True)
         if opts.summary:
             target = soft_targets(
@@ -239,8 +244,8 @@ class ReflectiveObjective(Objective):
             kr, keep, kl_rows = review_loss(logits, self.memory[indices], targets, valid, opts.temperature)
             kr = kr * self.review_weight
             self.memory[indices] = logits.detach()
-            batch = torch.full((), float(len(targets)), device=kr.device)
-            self._stats[:3] += torch.stack([kr.detach() * batch, keep.sum().float(), batch])
+            size = torch.full((), float(len(targets)), device=kr.device)
+            self._stats[:3] += torch.stack([kr.detach() * size, keep.sum().float(), size])
             kept = keep.float()
             group = self.group_of[targets]
             rows = torch.stack([kl_rows.detach().float() * kept * self.review_weight, kept, torch.ones_like(kept)])
@@ -255,7 +260,7 @@ class ReflectiveObjective(Objective):
             self.features[indices] = features
             self.labels[indices] = targets
         self._parts = (main, kr)
-        return main + kr, output.logits
+        return main + kr, accuracy_metric(output.logits, targets)
 
     def backward(self, loss: torch.Tensor, ctx: StepContext, model: nn.Module) -> None:
         main, kr = self._parts

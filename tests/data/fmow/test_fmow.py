@@ -303,10 +303,9 @@ def test_index_layout_reports_unusable_files(tmp_path):
         ({"ratio_quirk": "yes"}, "parameter 'fmow_crops.ratio_quirk' must be true or false, got 'yes'"),
     ],
 )
-def test_bad_parameters_are_named(tmp_path, params, message):
-    index = index_layout(write_fmow_tree(tmp_path / "fmow"))
+def test_bad_parameters_are_named(params, message):
     with pytest.raises(ParameterError) as info:
-        plan_crops(index, params)
+        CropParams.from_params(params, "fmow_crops")
     assert str(info.value).startswith(message)
     assert len(info.value.problems) == 1
 
@@ -314,7 +313,7 @@ def test_bad_parameters_are_named(tmp_path, params, message):
 def test_splits_missing_from_the_raw_tree_are_named(tmp_path):
     index = index_layout(write_fmow_tree(tmp_path / "fmow"))
     with pytest.raises(DataError, match=r"^parameter 'fmow_crops\.splits': \['seq'\] not found under .*fmow"):
-        plan_crops(index, {"splits": ["train", "seq"]})
+        plan_crops(index, CropParams(splits=("train", "seq")))
 
 
 def test_crop_params_defaults_and_choices_match_the_crop_rule():
@@ -334,7 +333,7 @@ def _write(tmp_path, params, name):
     index = index_layout(tmp_path / "fmow")
     folder, final = tmp_path / name / "tmp", tmp_path / name / "final"
     folder.mkdir(parents=True)
-    plan_crops(index, params).write(folder, final)
+    plan_crops(index, CropParams.from_params(params, "fmow_crops")).write(folder, final)
     return folder, final
 
 

@@ -7,8 +7,10 @@ import tarfile
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from longtail_lab.data.images.files import ImageFiles
 from longtail_lab.data.images.image_folder import read_image_folder
 from longtail_lab.errors import DataError
 from tests.fixtures import SHARED_DATA
@@ -155,3 +157,20 @@ def test_real_cifar10_jpeg_subset(tmp_path):
     first = np.asarray(Image.open(io.BytesIO(payloads["train/airplane/0000.jpg"])).convert("RGB"))
     np.testing.assert_array_equal(data.train.images[0], first)
     assert 30 < data.train.images.mean() < 225  # real photos, not blank
+
+
+def test_a_folder_read_on_disk_lists_the_same_items_and_labels_and_decodes_to_the_same_pixels(tmp_path):
+    _build_folder(tmp_path)
+    in_memory = read_image_folder(tmp_path, "tiny")
+    on_disk = read_image_folder(tmp_path, "tiny", in_memory=False)
+    for part in ("train", "test"):
+        memory, files = getattr(in_memory, part), getattr(on_disk, part)
+        assert isinstance(files, ImageFiles) and not hasattr(files, "images")
+        assert files.items == memory.items and files.classes == memory.classes
+        assert np.array_equal(files.labels, memory.labels)
+        assert np.array_equal(files.decode().images, memory.images)
+        rows = np.array([2, 0])
+        assert files.subset(rows).items == memory.subset(rows).items
+        image, label = files.dataset()[1]
+        assert image.dtype == torch.uint8 and np.array_equal(image.numpy(), memory.images[1])
+        assert int(label) == memory.labels[1]

@@ -16,6 +16,7 @@ from longtail_lab.data.skeletons.pyskl import (
     annotation_set,
     dumps_annotations,
     filter_annotations,
+    filter_to_long_tail_list,
     loads_annotations,
     read_annotations,
 )
@@ -181,6 +182,25 @@ def test_filter_checks_labels_and_parameters():
         filter_annotations(full, NAMES[:1], split="xsub_train", keep_splits=["xset_val"], block=block)
     with pytest.raises(DataError, match=r"set ntu60_xsub\.ntu_lt_pyskl\.on_missing: skip"):
         filter_annotations(full, ["S001C001P001R001A009"], split="xsub_train", block=block)
+
+
+def test_filter_to_a_long_tail_list_by_its_name_with_typed_settings():
+    from longtail_lab.data.skeletons.ntu_names import names_from_sequence
+
+    full = loads_annotations(_full(), "full.pkl")
+    lists = {"NTU60_xsub_exp_10": names_from_sequence([NAMES[3], NAMES[0]], source="lt.txt")}
+    params = LongTailFilterParams(list="NTU60_xsub_exp_10", split="xsub_train", keep_splits=("xsub_val",))
+    out, report = filter_to_long_tail_list(full, lists, params, block="ntu60_xsub.ntu_lt_pyskl")
+    assert out.split == {"xsub_train": [NAMES[0], NAMES[3]], "xsub_val": NAMES[4:]}
+    assert (report["list_name"], report["list"], report["kept_from_list"]) == ("NTU60_xsub_exp_10", "lt.txt", 2)
+    assert report["list_sha256"] == lists["NTU60_xsub_exp_10"].content_sha256()
+    unknown = LongTailFilterParams(list="NTU60_xsub_exp_5")
+    with pytest.raises(DataError) as info:
+        filter_to_long_tail_list(full, lists, unknown, block="ntu60_xsub.ntu_lt_pyskl")
+    assert str(info.value) == (
+        "parameter 'ntu60_xsub.ntu_lt_pyskl.list': 'NTU60_xsub_exp_5' is not one of the ntu_lt lists "
+        "['NTU60_xsub_exp_10']"
+    )
 
 
 def test_filter_params_name_every_bad_key():

@@ -8,7 +8,6 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,11 +170,9 @@ class FmowCropWriter:
             )
 
 
-def plan_crops(index: FmowIndex, params: CropParams | Mapping, prefix: str = "fmow_crops") -> FmowCropWriter:
-    """The writer that does the work, for checked parameters (or a parameter dict, checked here as the block
-    ``prefix``); the splits must exist in the index."""
-    if not isinstance(params, CropParams):
-        params = CropParams.from_params(params, prefix)
+def plan_crops(index: FmowIndex, params: CropParams, prefix: str = "fmow_crops") -> FmowCropWriter:
+    """The writer that does the work, for checked settings (the block ``prefix``, parsed by the pipeline's
+    parameter check); the splits must exist in the index."""
     missing = [s for s in params.splits if s not in index.splits]
     if missing:
         raise DataError(

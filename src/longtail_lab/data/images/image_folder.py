@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from longtail_lab.data.images.arrays import ImageArrays, TrainTest
+from longtail_lab.data.images.arrays import TrainTest
+from longtail_lab.data.images.files import ImageFiles
 from longtail_lab.errors import DataError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
-
-def _decode(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"), dtype=np.uint8)
-    except Exception as exc:
-        raise DataError(f"{path}: cannot decode image ({exc})") from exc
-
-
-def decode_images(paths: list[Path], workers: int = 4) -> np.ndarray:
-    """Decode same-sized images into one uint8 [N, H, W, 3] array (PIL releases the GIL while decoding)."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        arrays = list(pool.map(_decode, paths, chunksize=256))
-    if not arrays:
-        return np.zeros((0, 1, 1, 3), dtype=np.uint8)
-    shape = arrays[0].shape
-    for path, arr in zip(paths, arrays, strict=True):
-        if arr.shape != shape:
-            raise DataError(f"{path}: size {arr.shape[:2]} differs from {shape[:2]}; in-memory folders need one size")
-    return np.stack(arrays)
 
 
 def list_image_folder(root: Path, part: str, classes: tuple[str, ...] | None = None):
@@ -59,7 +37,9 @@ def list_image_folder(root: Path, part: str, classes: tuple[str, ...] | None = N
     return items, np.asarray(labels, dtype=np.int64), classes
 
 
-def read_image_folder(root: str | Path, name: str = "image_folder") -> TrainTest:
+def read_image_folder(root: str | Path, name: str = "image_folder", in_memory: bool = True) -> TrainTest:
+    """The train and test parts of an image folder: decoded into memory, or (``in_memory=False``) listed only,
+    as ``ImageFiles`` that the training and prediction loops decode in DataLoader workers."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(
@@ -70,6 +50,6 @@ def read_image_folder(root: str | Path, name: str = "image_folder") -> TrainTest
     classes = None
     for part in ("train", "test"):
         items, labels, classes = list_image_folder(root, part, classes)
-        images = decode_images([root / item for item in items])
-        parts[part] = ImageArrays(images, labels, classes, tuple(items))
+        files = ImageFiles(root, labels, classes, tuple(items))
+        parts[part] = files.decode() if in_memory else files
     return TrainTest(name, parts["train"], parts["test"])

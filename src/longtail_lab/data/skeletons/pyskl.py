@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import io
 import pickle
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,7 @@ from typing import Literal
 import numpy as np
 
 from longtail_lab.data.lists.format import MAX_LABEL
+from longtail_lab.data.skeletons.ntu_names import SampleNames
 from longtail_lab.errors import DataError
 from longtail_lab.params import ParamBlock
 
@@ -311,3 +313,27 @@ def filter_annotations(
     form = "list" if annotations.form == "single" and len(kept) != 1 else annotations.form
     result = AnnotationSet(kept, new_split, annotations.source, form, dict(annotations.extra))
     return result, report
+
+
+def filter_to_long_tail_list(
+    annotations: AnnotationSet, lt_lists: Mapping[str, SampleNames], params: LongTailFilterParams, block: str = ""
+) -> tuple[AnnotationSet, dict]:
+    """``filter_annotations`` to the long-tailed list ``params.list`` of ``lt_lists`` (labels checked against
+    the list's) -> (filtered set, report naming the list and its hash). ``block`` names the parameter block in
+    messages (e.g. ``ntu60_xsub.ntu_lt_pyskl``)."""
+    if params.list not in lt_lists:
+        raise DataError(
+            f"parameter '{_key(block, 'list')}': {params.list!r} is not one of the ntu_lt lists {sorted(lt_lists)}"
+        )
+    names = lt_lists[params.list]
+    filtered, report = filter_annotations(
+        annotations,
+        names.names,
+        split=params.split,
+        keep_splits=list(params.keep_splits),
+        on_missing=params.on_missing,
+        list_source=names.source,
+        expected_labels=names.labels.tolist(),
+        block=block,
+    )
+    return filtered, {"list_name": params.list, "list_sha256": names.content_sha256(), **report}

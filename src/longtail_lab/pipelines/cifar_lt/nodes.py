@@ -1,4 +1,4 @@
-"""Train and evaluate a single-model long-tail baseline on an in-memory CIFAR-style split."""
+"""Train and evaluate a single-model long-tail baseline on a CIFAR-style split (in memory or from image files)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,19 @@ import pandas as pd
 
 from longtail_lab.data.images.sources import ImageSources
 from longtail_lab.data.lists.format import LabelList
-from longtail_lab.data.lists.split_identity import check_checkpoint_split, trained_split_sha
-from longtail_lab.data.lists.splits import list_rows, select_split
-from longtail_lab.engine.array_training import train_split
-from longtail_lab.engine.checkpoints import RunCheckpoints, load_trained_model
-from longtail_lab.engine.predict import predict_logits
+from longtail_lab.data.lists.split_identity import trained_split_sha
+from longtail_lab.data.lists.splits import select_split
+from longtail_lab.engine.checkpoints import RunCheckpoints
+from longtail_lab.engine.image_training import train_split
 from longtail_lab.engine.threads import use_threads
 from longtail_lab.evaluation.metrics import long_tail_report
 from longtail_lab.evaluation.plots import accuracy_vs_frequency, agnostic_accuracy, training_curves
-from longtail_lab.evaluation.report import ordered, provenance, rounded, summary_line
+from longtail_lab.evaluation.report import provenance, rounded, summary_line
+from longtail_lab.evaluation.test_set import test_logits, test_subsets, trained_model_and_test
 from longtail_lab.methods.losses import build_loss
 from longtail_lab.methods.supervised import SupervisedObjective
 from longtail_lab.models import build_model, model_spec
 from longtail_lab.pipelines.cifar_lt.parameters import CifarLtParams
-from longtail_lab.progress import StepProgress
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +35,13 @@ def train_model(
 ) -> tuple[dict, pd.DataFrame]:
     """Train the configured model with its loss on the long-tailed split; resumes a matching unfinished run."""
     cfg = CifarLtParams.from_run_config(run_config)
-    data = sources.load(cfg.dataset)
-    train_arrays = select_split(data.train, split_list, cfg.dataset)
-    name, kwargs, signature = model_spec(cfg.model, data.train.num_classes)
-    objective = SupervisedObjective(build_loss(cfg.loss, train_arrays.class_counts()))
+    train = select_split(sources.load(cfg.dataset, cfg.data.in_memory).train, split_list, cfg.dataset)
+    name, kwargs, signature = model_spec(cfg.model, train.num_classes)
     checkpoint, history = train_split(
-        train_arrays,
-        partial(build_model, name, data.train.num_classes, **kwargs),
+        train,
+        partial(build_model, name, train.num_classes, **kwargs),
         signature,
-        objective,
+        SupervisedObjective(build_loss(cfg.loss, train.class_counts())),
         cfg.augment,
         cfg.train,
         {
@@ -53,6 +50,7 @@ def train_model(
             "loss": cfg.loss,
         },
         run_checkpoints,
+        cfg.data.workers,
     )
     return checkpoint, pd.DataFrame(history)
 
@@ -65,16 +63,19 @@ def evaluate_model(
     run_config: dict,
 ):
     """Uniform top-1, many/medium/few, ECE, per-class table, test-agnostic table and plots, training curves."""
-    cfg = CifarLtParams.from_run_config(run_config)
-    check_checkpoint_split(checkpoint, split_summary, run_config["namespace"])
-    test = sources.load(cfg.dataset).test
+    cfg, namespace = CifarLtParams.from_run_config(run_config), run_config["namespace"]
     use_threads(cfg.train.num_threads)
-    net = load_trained_model(checkpoint, cfg.model, test.num_classes, cfg.dataset)
-    with StepProgress(f"{run_config['namespace']}: predicting the test set", len(test)) as progress:
-        logits = predict_logits(net, test.images, cfg.evaluation.batch_size, on_batch=progress.advance)
-    subsets = ordered(list_rows(test, test_agnostic_lists))
+    net, test = trained_model_and_test(
+        sources, checkpoint, split_summary, cfg.model, cfg.dataset, namespace, cfg.data.in_memory
+    )
+    logits = test_logits(net, test, cfg.evaluation.batch_size, namespace, workers=cfg.data.workers)
     metrics, table, agnostic = long_tail_report(
-        logits, test.labels, test.classes, split_summary["class_counts"], subsets, cfg.evaluation.ece_bins
+        logits,
+        test.labels,
+        test.classes,
+        split_summary["class_counts"],
+        test_subsets(test, test_agnostic_lists),
+        cfg.evaluation.ece_bins,
     )
     metrics.update(provenance(run_config, split_summary, checkpoint))
     metrics["imbalance_ratio"] = split_summary["imbalance_ratio"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from longtail_lab.data.images.augment import AugmentParams
+from longtail_lab.data.images.sources import ImageLoading, ImageSources
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.evaluation.metrics import EvaluationParams
 from longtail_lab.methods.losses import LOSSES
@@ -19,9 +20,13 @@ from longtail_lab.pipelines.lt_splits.parameters import SplitBlock
 class CifarLtParams(SplitBlock):
     model: dict[str, Any] = dataclasses.field(default_factory=lambda: {"name": "resnet32"})
     loss: str = "ce"
+    data: ImageLoading = ImageLoading()
     augment: AugmentParams = AugmentParams()
     train: TrainConfig = TrainConfig()
     evaluation: EvaluationParams = EvaluationParams()
+
+    def check_inputs(self, prefix: str, sources: ImageSources) -> Problems:
+        return super().check_inputs(prefix, sources) + self.data.check_dataset(prefix, self.dataset, sources)
 
     def cross_check(self, prefix: str) -> Problems:
         problems: Problems = []

@@ -12,11 +12,10 @@ from longtail_lab.data.images.arrays import ImageArrays, TrainTest
 from longtail_lab.data.images.augment import StrongViewAugment
 from longtail_lab.data.images.sources import ImageSources
 from longtail_lab.data.lists.format import LabelList
-from longtail_lab.data.lists.split_identity import check_checkpoint_split, trained_split_sha
+from longtail_lab.data.lists.split_identity import trained_split_sha
 from longtail_lab.data.lists.splits import list_rows, select_split, test_agnostic_lists, union_rows
-from longtail_lab.engine.array_training import train_split
-from longtail_lab.engine.checkpoints import RunCheckpoints, load_trained_model
-from longtail_lab.engine.predict import predict_expert_logits
+from longtail_lab.engine.checkpoints import RunCheckpoints
+from longtail_lab.engine.image_training import train_split
 from longtail_lab.engine.threads import use_threads
 from longtail_lab.evaluation.metrics import classification_metrics, long_tail_report
 from longtail_lab.evaluation.plots import (
@@ -26,6 +25,7 @@ from longtail_lab.evaluation.plots import (
     training_curves,
 )
 from longtail_lab.evaluation.report import ordered, provenance, rounded, summary_line
+from longtail_lab.evaluation.test_set import test_logits, test_subsets, trained_model_and_test
 from longtail_lab.methods.aggregation import ViewLogitsCache, aggregate_all, aggregate_logits
 from longtail_lab.methods.objectives import build_objective
 from longtail_lab.models import build_model, model_spec
@@ -45,14 +45,13 @@ def train_model(
 ) -> tuple[dict, pd.DataFrame]:
     """Train the resolved configuration on the long-tailed split; resumes a matching unfinished run."""
     run = CifarLtRlRun.from_run_config(run_config)
-    data = sources.load(run.dataset)
-    train_arrays = select_split(data.train, split_list, run.dataset)
-    num_classes = data.train.num_classes
+    train = select_split(sources.load(run.dataset, run.data.in_memory).train, split_list, run.dataset)
+    num_classes = train.num_classes
     name, kwargs, signature = model_spec(run.model, num_classes)
     objective = build_objective(
         run.method,
-        train_arrays.class_counts(),
-        len(train_arrays),
+        train.class_counts(),
+        len(train),
         run.method_options,
         run.reflective,
         run.reflective_learning,
@@ -66,7 +65,7 @@ def train_model(
         "reflective_learning": run.reflective_learning.to_dict() if run.reflective_learning else {},
     }
     checkpoint, history = train_split(
-        train_arrays,
+        train,
         partial(build_model, name, num_classes, **kwargs),
         signature,
         objective,
@@ -74,6 +73,7 @@ def train_model(
         run.train,
         run_key,
         run_checkpoints,
+        run.data.workers,
     )
     checkpoint["run_config"] = run_config
     return checkpoint, pd.DataFrame(history)
@@ -100,7 +100,10 @@ def aggregation_pool(
         rows = list_rows(data.train, {name: reshaped[name] for name in lists}, "train_reshaped")
         source = data.train
     union, positions = union_rows(rows)
-    return source.subset(union), ordered(positions)
+    pool_images = source.subset(union)
+    if not isinstance(pool_images, ImageArrays):  # a file-backed dataset: the pool's images decoded into memory
+        pool_images = pool_images.decode(max(run.data.workers, 1))
+    return pool_images, ordered(positions)
 
 
 def aggregate_experts(
@@ -113,10 +116,11 @@ def aggregate_experts(
     """SADE's test-time self-supervised aggregation: expert weights per test distribution, learned on that
     distribution's unlabelled images (two strong views, prediction stability), fresh for each; one set per pool."""
     run = CifarLtRlRun.from_run_config(run_config)
-    check_checkpoint_split(checkpoint, split_summary, run_config["namespace"])
     params = run.aggregation
-    data = sources.load(run.dataset)
-    net = load_trained_model(checkpoint, run.model, data.test.num_classes, run.dataset)
+    net, _ = trained_model_and_test(
+        sources, checkpoint, split_summary, run.model, run.dataset, run_config["namespace"], run.data.in_memory
+    )
+    data = sources.load(run.dataset, run.data.in_memory)
     experts = getattr(net, "num_experts", 1)
     if experts < 2 or not params.enabled or not params.pools:
         reason = "single-expert model" if experts < 2 else "aggregation is disabled (enabled: false or no pools)"
@@ -179,15 +183,14 @@ def evaluate_model(
 ):
     """Uniform and test-agnostic accuracy with equal expert weights (SADE's plain prediction) and with the
     learned weights of each pool; per-expert accuracy by shot group; per-class table; plots."""
-    run = CifarLtRlRun.from_run_config(run_config)
-    check_checkpoint_split(checkpoint, split_summary, run_config["namespace"])
-    test = sources.load(run.dataset).test
+    run, namespace = CifarLtRlRun.from_run_config(run_config), run_config["namespace"]
     use_threads(run.train.num_threads)
-    net = load_trained_model(checkpoint, run.model, test.num_classes, run.dataset)
-    with StepProgress(f"{run_config['namespace']}: predicting the test set", len(test)) as progress:
-        experts = predict_expert_logits(net, test.images, run.evaluation.batch_size, on_batch=progress.advance)
+    net, test = trained_model_and_test(
+        sources, checkpoint, split_summary, run.model, run.dataset, namespace, run.data.in_memory
+    )
+    experts = test_logits(net, test, run.evaluation.batch_size, namespace, experts=True, workers=run.data.workers)
     equal = experts.mean(0)
-    subsets = ordered(list_rows(test, test_agnostic_lists))
+    subsets = test_subsets(test, test_agnostic_lists)
     train_counts = split_summary["class_counts"]
     bins = run.evaluation.ece_bins
     metrics, table, agnostic = long_tail_report(equal, test.labels, test.classes, train_counts, subsets, bins)

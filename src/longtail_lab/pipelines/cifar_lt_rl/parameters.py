@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from longtail_lab.data.images.augment import AugmentParams
+from longtail_lab.data.images.sources import ImageLoading, ImageSources
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.evaluation.metrics import EvaluationParams
 from longtail_lab.methods.aggregation import AggregationParams
@@ -46,6 +47,7 @@ class CifarLtRlRun(SplitBlock):
     model: dict[str, Any]
     method_options: dict[str, Any] = field(default_factory=dict)
     reflective_learning: ReflectiveOptions | None = None  # None when reflective is false
+    data: ImageLoading = ImageLoading()
     augment: AugmentParams = AugmentParams()
     train: TrainConfig = TrainConfig()
     aggregation: AggregationParams = AggregationParams()
@@ -66,10 +68,14 @@ class CifarLtRlParams(SplitBlock):
     model: dict[str, Any] = field(default_factory=dict)
     method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     reflective_learning: ReflectiveOptions = ReflectiveOptions()
+    data: ImageLoading = ImageLoading()
     augment: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
     aggregation: AggregationParams = AggregationParams()
     evaluation: EvaluationParams = EvaluationParams()
+
+    def check_inputs(self, prefix: str, sources: ImageSources) -> Problems:
+        return super().check_inputs(prefix, sources) + self.data.check_dataset(prefix, self.dataset, sources)
 
     def cross_check(self, prefix: str) -> Problems:
         problems: Problems = []
@@ -118,6 +124,7 @@ class CifarLtRlParams(SplitBlock):
             model=settings["model"],
             method_options=dict(self.method_options.get(self.method, {}) or {}),
             reflective_learning=self.reflective_learning if self.reflective else None,
+            data=self.data,
             augment=AugmentParams.from_params(settings["augment"], f"{namespace}.augment"),
             train=TrainConfig.from_params(settings["train"], f"{namespace}.train"),
             aggregation=self.aggregation,

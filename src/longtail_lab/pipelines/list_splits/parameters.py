@@ -1,5 +1,8 @@
 """The parameter block of one list-file dataset (namespaces ``imagenet_lt``, ``places_lt``, ``inat18_lt``).
 
+Its parts are the settings of the functions they drive, declared beside them in ``data/lists``: ``lists`` and
+``check`` (``dataset_check``), ``class_remap`` (``class_remap``), ``generate`` (``generated_lists``). The block
+adds the checks across parts and names every parameter by its full key (``places_lt.lists.train``).
 Numbers the user writes as integers (ratios, factors) stay integers: the resolved block is saved as the run
 configuration and copied into ``list_summary.json``, which must not change when ``4`` is written ``4``.
 """
@@ -7,73 +10,14 @@ configuration and copied into ``list_summary.json``, which must not change when 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
-from longtail_lab.data.lists.long_tail import class_profile, test_agnostic_name
+from longtail_lab.data.lists.class_remap import ClassRemapParams
+from longtail_lab.data.lists.dataset_check import ListCheckParams, ListSpec
+from longtail_lab.data.lists.generated_lists import GenerateParams
+from longtail_lab.data.lists.long_tail import class_profile
 from longtail_lab.errors import DataError
-from longtail_lab.params import MAX_CLASSES, MAX_SEED, ParamBlock, Problems, setting
-
-Number = int | float  # an integer stays an integer in the saved configuration
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListSpec(ParamBlock):
-    """Which official list files make the dataset: ``<prefix><name>.txt`` is the list ``<name>``."""
-
-    prefix: str = ""
-    num_classes: int = setting(ge=1, le=MAX_CLASSES)
-    train: str | None = None  # the training list: class counts, shot groups, frequency ranking
-    test: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListCheckParams(ParamBlock):
-    """How the list files are validated (``check.strict``: any problem stops the run)."""
-
-    files: bool = True  # every image named by a list exists under the image root
-    decode: bool = False  # every image decodes
-    strict: bool = True  # false: bad lines are left out and reported
-    workers: int = setting(4, ge=1)  # decoding threads
-    max_reported: int = setting(20, ge=0)  # problems listed in the error message
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClassRemapParams(ParamBlock):
-    mode: Literal["none", "frequency"] = "none"  # frequency: class 0 = most frequent training class (SADE)
-    tie_break: Literal["class_id", "numpy_quicksort"] = "class_id"  # data.long_tail.TIE_BREAKS
-
-
-@dataclass(frozen=True, kw_only=True)
-class LongTailListParams(ParamBlock):
-    """A long-tailed list drawn from a balanced list of the folder."""
-
-    source: str = "train"
-    profile: Literal["exponential", "step"] = "exponential"
-    n_max: int | None = setting(None, ge=1)  # None: the smallest class of ``source``
-    seed: int = setting(0, ge=0, le=MAX_SEED)
-    imbalance_ratio: Number = setting(ge=1)
-
-
-@dataclass(frozen=True, kw_only=True)
-class AgnosticListsParams(ParamBlock):
-    """The test-agnostic distributions (forward-r / uniform / backward-r) drawn from a balanced test list."""
-
-    source: str | None = None  # None: lists.test (else "test")
-    rank_by: str | None = None  # the list whose class counts rank the classes; None: lists.train
-    ratios: tuple[Number, ...] = setting((50, 25, 10, 5, 2), gt=0)
-    n_max: int = setting(50, ge=1)
-    seed: int = setting(0, ge=0, le=MAX_SEED)
-    factors: dict[str, Number] = field(default_factory=dict)  # e.g. forward3: 0.3333 instead of 1/3
-
-    def distribution_names(self) -> set[str]:
-        return {test_agnostic_name(d, float(r)) for r in self.ratios for d in ("forward", "backward")}
-
-
-@dataclass(frozen=True, kw_only=True)
-class GenerateParams(ParamBlock):
-    long_tail: LongTailListParams | None = None  # null: no long-tailed list
-    test_agnostic: AgnosticListsParams | None = None  # null: no test-agnostic lists
+from longtail_lab.params import ParamBlock, Problems
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,3 +82,13 @@ class ListSplitsBlock(ParamBlock):
                 if getattr(gen.test_agnostic, key) != "long_tail":
                     names[f"{prefix}.generate.test_agnostic.{key}"] = getattr(gen.test_agnostic, key)
         return {key: name for key, name in names.items() if name is not None}
+
+    def training_lists(self, prefix: str) -> dict[str, str]:
+        """Full parameter key -> name of every list of the folder whose class counts drive a result (it trains
+        on it or ranks the classes by it; the generated ``long_tail`` is not a list of the folder)."""
+        gen, keys = self.generate, {f"{prefix}.lists.train": self.lists.train}
+        if gen.long_tail is not None:
+            keys[f"{prefix}.generate.long_tail.source"] = gen.long_tail.source
+        if gen.test_agnostic is not None and gen.test_agnostic.rank_by != "long_tail":
+            keys[f"{prefix}.generate.test_agnostic.rank_by"] = gen.test_agnostic.rank_by or self.lists.train
+        return {key: name for key, name in keys.items() if name is not None}
