@@ -1,5 +1,5 @@
 """Wiring of the list-file template; one namespace per dataset. Each dataset is also a pipeline of its
-own (packages ``imagenet_lt``, ``places_lt``, ``inat18_lt``: ``kedro run --pipelines=places_lt``)."""
+own, its namespace of this one (``pipeline_registry.py``: ``kedro run --pipelines=places_lt``)."""
 
 from kedro.pipeline import Node, Pipeline
 
