@@ -83,5 +83,5 @@ def test_modalities_by_name():
     np.testing.assert_array_equal(modality(x, "bm"), motion(bone(x)))
     np.testing.assert_array_equal(modality(x, "km"), motion(skip(x)))
     assert not modality(x, "jm")[:, -1].any()
-    with pytest.raises(DataError, match="'modality'"):
+    with pytest.raises(DataError, match="unknown skeleton modality 'bone'"):
         modality(x, "bone")

@@ -247,7 +247,7 @@ def resize_crop(crop: Image.Image, size: tuple[int, int], method: str) -> Image.
         return Image.fromarray(resize_linear(np.asarray(crop), size))
     if method == "pil_bilinear":
         return crop.resize(size, Image.Resampling.BILINEAR)
-    raise DataError(f"parameter 'resize': unknown method {method!r}; known: {list(RESIZE_METHODS)}")
+    raise DataError(f"unknown resize method {method!r}; known: {list(RESIZE_METHODS)}")
 
 
 @contextmanager

@@ -53,7 +53,7 @@ class ImageSources:
 
     def load(self, name: str, in_memory: bool = True) -> TrainTest:
         if name not in self.sources:
-            raise DataError(f"parameter 'dataset': unknown dataset {name!r}; the catalog defines {self.names()}")
+            raise DataError(f"unknown dataset {name!r}; the catalog's raw_image_datasets define {self.names()}")
         cfg = self.sources[name]
         if not in_memory and not self.file_backed(name):
             raise DataError(

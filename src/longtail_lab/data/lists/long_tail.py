@@ -104,7 +104,7 @@ def frequency_class_map(train_counts: np.ndarray, tie_break: str = "class_id") -
     elif tie_break == "numpy_quicksort":
         order = np.argsort(counts)
     else:
-        raise DataError(f"parameter 'tie_break': unknown value {tie_break!r}; choose one of {TIE_BREAKS}")
+        raise DataError(f"unknown tie break {tie_break!r}; choose one of {TIE_BREAKS}")
     class_map = np.empty(len(order), dtype=np.int64)
     class_map[order] = np.arange(len(order))
     return class_map

@@ -75,7 +75,7 @@ LABEL_SPACES = {  # label space -> the 19-class trainIds it keeps, in output-id 
 
 def check_label_space(space: str) -> None:
     if space not in LABEL_SPACES:
-        raise DataError(f"parameter 'label_space' is '{space}'; known: {sorted(LABEL_SPACES)}")
+        raise DataError(f"unknown label space {space!r}; known: {sorted(LABEL_SPACES)}")
 
 
 def class_names(space: str) -> tuple[str, ...]:

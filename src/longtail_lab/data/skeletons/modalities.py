@@ -82,6 +82,6 @@ MODALITIES = ("j", "b", "k", "jm", "bm", "km")
 def modality(x: np.ndarray, name: str, time_axis: int = -3) -> np.ndarray:
     """One of BRL's six inputs: j (joints), b (bone), k (skip), jm / bm / km (their motion)."""
     if name not in MODALITIES:
-        raise DataError(f"parameter 'modality': {name!r} is not one of {MODALITIES}")
+        raise DataError(f"unknown skeleton modality {name!r}; known: {MODALITIES}")
     base = {"j": np.asarray, "b": bone, "k": skip}[name[0]](x)
     return motion(base, time_axis) if name.endswith("m") else base

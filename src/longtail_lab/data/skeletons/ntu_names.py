@@ -40,7 +40,7 @@ PROFILE_TAGS = {"exponential": "exp", "step": "step"}
 
 def _check_dataset(dataset: str) -> None:
     if dataset not in DATASETS:
-        raise DataError(f"parameter 'dataset': unknown sample-name dataset {dataset!r}; choose one of {DATASETS}")
+        raise DataError(f"unknown sample-name dataset {dataset!r}; choose one of {DATASETS}")
 
 
 @dataclass(frozen=True, eq=False)
