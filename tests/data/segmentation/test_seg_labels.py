@@ -139,7 +139,7 @@ def test_trainid19_to_compact_spaces_for_evaluation():
     assert space_lut("synthia16")[200] == 255
     with pytest.raises(DataError, match="outside 0..255"):
         to_label_space(np.array([-1, 3]), "synthia16")
-    with pytest.raises(DataError, match="label_space"):
+    with pytest.raises(DataError, match="unknown label space .synthia15."):
         to_label_space(train_ids, "synthia15")
 
 
