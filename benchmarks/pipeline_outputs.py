@@ -6,7 +6,8 @@ datasets, NTU name lists) and writes one JSON: the SHA-256 of every output file 
 paths), the content of every ``metrics.json``, the model weights' SHA-256 and the training histories without
 their timings. ``--compare A B`` prints what differs between two such files.
 
-    git stash; python benchmarks/pipeline_outputs.py /tmp/before.json; git stash pop   # or a clone of the old commit
+    # in a clone of the old commit, with this script copied there (PYTHONPATH=src: that clone's code, not the installed)
+    PYTHONPATH=src python benchmarks/pipeline_outputs.py /tmp/before.json
     python benchmarks/pipeline_outputs.py /tmp/after.json
     python benchmarks/pipeline_outputs.py --compare /tmp/before.json /tmp/after.json
 """
