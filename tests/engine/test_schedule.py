@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from longtail_lab.engine.config import TrainConfig
-from longtail_lab.engine.schedule import build_optimizer, build_scheduler, lr_factor
+from longtail_lab.engine.schedule import build_optimizer, build_scheduler, check_param_groups, lr_factor
 from longtail_lab.errors import ParameterError
 
 
@@ -210,3 +210,14 @@ def test_settings_added_later_leave_the_fingerprint_of_older_runs_alone():
     assert not {"optimizer", "betas", "interval", "power"} & set(cfg.fingerprint_dict())
     adam = TrainConfig.from_params({"epochs": 3, "warmup_epochs": 1, "milestones": [2], "optimizer": "adam"})
     assert adam.fingerprint_dict()["optimizer"] == "adam"
+
+
+def test_parameter_groups_must_cover_every_trainable_parameter_once():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
+    check_param_groups(model, [{"params": list(model[0].parameters())}, {"params": list(model[1].parameters())}])
+    with pytest.raises(ValueError, match=r"leave out \['1.weight', '1.bias'\] and repeat none"):
+        check_param_groups(model, [{"params": list(model[0].parameters())}])
+    with pytest.raises(ValueError, match=r"leave out none and repeat \['0.weight', '0.bias'\]"):
+        check_param_groups(model, [{"params": list(model.parameters())}, {"params": list(model[0].parameters())}])
+    model[1].requires_grad_(False)  # frozen parameters may stay out
+    check_param_groups(model, [{"params": list(model[0].parameters())}])

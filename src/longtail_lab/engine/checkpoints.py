@@ -111,7 +111,8 @@ def check_signature(checkpoint: dict, expected: dict, source: str, dataset: str 
         used_on = f" (dataset {dataset})" if dataset else ""
         raise CheckpointError(
             f"{source}: checkpoint is for model {found.get('name')!r} with {found.get('num_classes')} classes"
-            f"{trained_on}, but {expected['name']!r} with {expected['num_classes']} classes was asked for{used_on}"
+            f"{trained_on}, but {expected.get('name')!r} with {expected.get('num_classes')} classes was asked "
+            f"for{used_on}"
         )
     if found.get("kwargs") != expected.get("kwargs"):
         raise CheckpointError(

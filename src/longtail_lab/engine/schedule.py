@@ -45,6 +45,22 @@ def lr_factor(
     return 1.0  # constant
 
 
+def check_param_groups(module: torch.nn.Module, groups: list[dict]) -> None:
+    """Every trainable parameter of ``module`` in exactly one group: a group list that forgets one would leave it
+    untrained without a word."""
+    counts: dict[int, int] = {}
+    for group in groups:
+        for param in group["params"]:
+            counts[id(param)] = counts.get(id(param), 0) + 1
+    missing = [n for n, p in module.named_parameters() if p.requires_grad and id(p) not in counts]
+    twice = [n for n, p in module.named_parameters() if counts.get(id(p), 0) > 1]
+    if missing or twice:
+        raise ValueError(
+            f"the declared parameter groups leave out {missing or 'none'} and repeat {twice or 'none'}; "
+            f"every trainable parameter must be in exactly one group"
+        )
+
+
 def build_optimizer(cfg, groups: list[dict]) -> torch.optim.Optimizer:
     """``cfg.optimizer`` (sgd, adam, adamw) over ``groups``: each group's lr is ``cfg.lr * lr_mult`` (default 1)
     and its weight decay ``cfg.weight_decay`` unless the group sets its own."""

@@ -23,7 +23,7 @@ from longtail_lab.engine.checkpoints import RunCheckpoints, atomic_save, check_s
 from longtail_lab.engine.config import TrainConfig
 from longtail_lab.engine.cpu_memory import keep_freed_memory
 from longtail_lab.engine.progress import TrainProgress
-from longtail_lab.engine.schedule import build_optimizer, build_scheduler
+from longtail_lab.engine.schedule import build_optimizer, build_scheduler, check_param_groups
 from longtail_lab.engine.step import MetricSums, Objective, StepContext
 from longtail_lab.engine.threads import use_threads
 from longtail_lab.errors import NonFiniteLossError
@@ -151,7 +151,9 @@ def _fit(fabric, make_model, make_batches, objective, cfg, signature, store, fin
     if device.type == "cuda" and cfg.channels_last:
         module = module.to(memory_format=torch.channels_last)
     objective = objective.to(device)
-    optimizer = build_optimizer(cfg, objective.param_groups(module))
+    groups = objective.param_groups(module)
+    check_param_groups(module, groups)
+    optimizer = build_optimizer(cfg, groups)
     # checkpoints always hold ``module``'s own state dict (no compile wrapper prefixes)
     model, optimizer = fabric.setup(torch.compile(module) if cfg.compile else module, optimizer)
     batches = make_batches(device, fabric.global_rank, fabric.world_size)
