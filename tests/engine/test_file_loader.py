@@ -139,3 +139,14 @@ def test_a_batch_of_one_is_dropped_like_in_memory():
     order = torch.arange(9)
     assert [len(b) for b in epoch_batches(order, 4)] == [4, 4]  # the ninth sample alone would break BatchNorm
     assert [len(b) for b in epoch_batches(torch.arange(1), 4)] == [1]
+
+
+def test_file_batches_leave_the_global_rng_alone(image_list):
+    """AutoAugment draws from the global RNG: starting DataLoader workers must not move it."""
+    root, lst = image_list
+    files = FileImageDataset([root / item for item in lst.items], lst.labels)
+    torch.manual_seed(11)
+    expected = torch.rand(3)
+    torch.manual_seed(11)
+    list(LoaderBatches(files, 8, torch.device("cpu"), seed=5, workers=2, augment=_flip_noise).epoch(0))
+    assert torch.equal(torch.rand(3), expected)

@@ -161,6 +161,9 @@ class LoaderBatches:
                 num_workers=self.workers,
                 pin_memory=self.device.type == "cuda",
                 persistent_workers=self.workers > 0,
+                # the workers' seeds come from this generator, not the global RNG, which augmentation draws from
+                # (AutoAugment): a file-backed run keeps the in-memory run's random stream
+                generator=torch.Generator().manual_seed(self.seed),
             )
         return self._loader
 

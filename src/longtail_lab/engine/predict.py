@@ -41,7 +41,11 @@ def image_batches(
     ``ImageFiles`` (``workers`` DataLoader workers, pinned memory on CUDA)."""
     if isinstance(images, ImageFiles):
         loader = DataLoader(
-            images.dataset(), batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda"
+            images.dataset(),
+            batch_size=batch_size,
+            num_workers=workers,
+            pin_memory=device.type == "cuda",
+            generator=torch.Generator(),  # leaves the global RNG (random views, AutoAugment) as it was
         )
         for batch, _ in loader:
             yield batch.to(device, non_blocking=True)
