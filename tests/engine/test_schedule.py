@@ -52,6 +52,16 @@ def test_unknown_schedule_names_the_parameter_in_and_after_warmup(epoch):
         lr_factor(epoch, 20, 5, "step_decay")
 
 
+def first_group_lrs(opt, sched, steps: int) -> list[float]:
+    """The first group's lr at each of ``steps`` optimiser + scheduler steps."""
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
 def one_group(*shapes):
     return [{"params": [torch.nn.Parameter(torch.zeros(s)) for s in shapes or (1,)]}]
 
@@ -72,11 +82,7 @@ def test_scheduler_steps_the_optimizer_lr_per_epoch():
     cfg = settings(lr=0.2, nesterov=True, epochs=6, warmup_epochs=2, milestones=(3, 5))
     opt = build_optimizer(cfg, one_group())
     sched = build_scheduler(opt, cfg)
-    lrs = []
-    for _ in range(6):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
+    lrs = first_group_lrs(opt, sched, 6)
     assert lrs == pytest.approx([0.1, 0.2, 0.2, 0.02, 0.02, 0.002])
     assert opt.param_groups[0]["nesterov"] is True
     assert opt.param_groups[0]["weight_decay"] == 5e-4
@@ -165,11 +171,7 @@ def test_per_step_schedule_scales_warmup_and_milestones_by_the_steps_per_epoch()
     cfg = settings(lr=1.0, epochs=3, warmup_epochs=1, milestones=(2,), interval="step")
     opt = build_optimizer(cfg, one_group())
     sched = build_scheduler(opt, cfg, steps_per_epoch=4)
-    lrs = []
-    for _ in range(12):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
+    lrs = first_group_lrs(opt, sched, 12)
     assert lrs == pytest.approx([0.25, 0.5, 0.75, 1.0] + [1.0] * 4 + [0.1] * 4)
 
 
@@ -177,11 +179,7 @@ def test_per_step_poly_reaches_the_end_of_the_run_not_of_the_epoch():
     cfg = settings(lr=0.01, epochs=2, warmup_epochs=0, schedule="poly", power=1.0, interval="step")
     opt = build_optimizer(cfg, one_group())
     sched = build_scheduler(opt, cfg, steps_per_epoch=5)
-    lrs = []
-    for _ in range(10):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
+    lrs = first_group_lrs(opt, sched, 10)
     assert lrs == pytest.approx([0.01 * (1 - t / 10) for t in range(10)])
 
 

@@ -26,7 +26,31 @@ class LabelledBatch:
         return len(self.targets)
 
 
-class DeviceArrayBatches:
+class _ShuffledBatches:
+    """What both image sources share: one generator for the order (identical on every rank), one per rank for
+    the augmentation, both in the state dict; ``len()`` = batches of this rank's shard."""
+
+    num_samples: int
+
+    def __init__(self, batch_size, augment, device: torch.device, seed: int, rank: int, world_size: int) -> None:
+        self.batch_size, self.augment, self.device, self.seed = batch_size, augment, device, seed
+        self.rank, self.world_size = rank, world_size
+        self.order_gen = torch.Generator(device=device).manual_seed(seed)
+        self.aug_gen = torch.Generator(device=device).manual_seed(seed + 7919 * (rank + 1))
+
+    def __len__(self) -> int:
+        per_rank = -(-self.num_samples // self.world_size)
+        return -(-per_rank // self.batch_size)
+
+    def state_dict(self) -> dict:
+        return {"order_gen": self.order_gen.get_state(), "aug_gen": self.aug_gen.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.order_gen.set_state(state["order_gen"])
+        self.aug_gen.set_state(state["aug_gen"])
+
+
+class DeviceArrayBatches(_ShuffledBatches):
     """The whole split as a uint8 tensor on the device; shuffling and augmentation batched there."""
 
     def __init__(
@@ -40,35 +64,18 @@ class DeviceArrayBatches:
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
+        super().__init__(batch_size, augment, device, seed, rank, world_size)
         self.images = torch.from_numpy(np.ascontiguousarray(images)).to(device)
         self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(device)
-        self.batch_size = batch_size
-        self.augment = augment
-        self.device = device
-        self.rank, self.world_size = rank, world_size
-        # One generator for the order (identical on every rank), one per rank for augmentation.
-        self.order_gen = torch.Generator(device=device).manual_seed(seed)
-        self.aug_gen = torch.Generator(device=device).manual_seed(seed + 7919 * (rank + 1))
 
     @property
     def num_samples(self) -> int:
         return len(self.labels)
 
-    def __len__(self) -> int:
-        per_rank = -(-self.num_samples // self.world_size)
-        return -(-per_rank // self.batch_size)
-
     def epoch(self, epoch: int) -> Iterator[LabelledBatch]:
         order = torch.randperm(self.num_samples, generator=self.order_gen, device=self.device)
         for idx in epoch_batches(order[self.rank :: self.world_size], self.batch_size):
             yield LabelledBatch(self.augment(self.images[idx], self.aug_gen), self.labels[idx], idx)
-
-    def state_dict(self) -> dict:
-        return {"order_gen": self.order_gen.get_state(), "aug_gen": self.aug_gen.get_state()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.order_gen.set_state(state["order_gen"])
-        self.aug_gen.set_state(state["aug_gen"])
 
 
 def epoch_batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
@@ -102,7 +109,7 @@ class _EpochSampler:
         return len(self.batches)
 
 
-class LoaderBatches:
+class LoaderBatches(_ShuffledBatches):
     """Files decoded in DataLoader workers (persistent, pinned memory on CUDA), augmented on the device.
 
     The order and the augmentation draw from the same two generators as :class:`DeviceArrayBatches` (order
@@ -125,12 +132,8 @@ class LoaderBatches:
         world_size: int = 1,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
     ) -> None:
-        self.dataset = _Indexed(dataset)
-        self.batch_size, self.device, self.seed, self.workers = batch_size, device, seed, workers
-        self.rank, self.world_size = rank, world_size
-        self.augment = augment
-        self.order_gen = torch.Generator(device=device).manual_seed(seed)
-        self.aug_gen = torch.Generator(device=device).manual_seed(seed + 7919 * (rank + 1))
+        super().__init__(batch_size, augment, device, seed, rank, world_size)
+        self.dataset, self.workers = _Indexed(dataset), workers
         self.next_epoch = 0  # the epoch whose order ``order_gen`` draws next
         self._sampler = _EpochSampler()
         self._loader: DataLoader | None = None
@@ -138,10 +141,6 @@ class LoaderBatches:
     @property
     def num_samples(self) -> int:
         return len(self.dataset)
-
-    def __len__(self) -> int:
-        per_rank = -(-self.num_samples // self.world_size)
-        return -(-per_rank // self.batch_size)
 
     def _order(self, epoch: int) -> torch.Tensor:
         if epoch < self.next_epoch:  # out of turn: replay from the seed
@@ -179,13 +178,8 @@ class LoaderBatches:
             )
 
     def state_dict(self) -> dict:
-        return {
-            "order_gen": self.order_gen.get_state(),
-            "aug_gen": self.aug_gen.get_state(),
-            "next_epoch": self.next_epoch,
-        }
+        return {**super().state_dict(), "next_epoch": self.next_epoch}
 
     def load_state_dict(self, state: dict) -> None:
-        self.order_gen.set_state(state["order_gen"])
-        self.aug_gen.set_state(state["aug_gen"])
+        super().load_state_dict(state)
         self.next_epoch = int(state["next_epoch"])

@@ -50,8 +50,8 @@ def image_batches(
         for batch, _ in loader:
             yield batch.to(device, non_blocking=True)
         return
-    data = images.to(device) if isinstance(images, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(images))
-    data = data.to(device)
+    data = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(images))
+    data = data.to(device)  # moved once; batches are slices on the device
     for start in range(0, len(data), batch_size):
         yield data[start : start + batch_size]
 
